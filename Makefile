@@ -1,0 +1,28 @@
+# The two commands of the README. Both set up first (idempotent: tools/setup.sh).
+VENV ?= .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: table test setup lock lint
+# results/table1.csv (+ figures) on the embedded default.
+table: setup
+	snakemake --cores all
+
+# The test suite (CI runs exactly this via .ci/run).
+test: setup
+	python -m pytest -q
+
+setup:
+	bash tools/setup.sh $(VENV)
+
+lint: setup
+	ruff check src tests workflow/scripts bench
+	snakemake --lint
+
+# Regenerate requirements.lock from requirements.in in a scratch venv.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install -q -r requirements.in
+	(echo "# Generated from requirements.in by \`make lock\` (pip freeze); do not edit by hand."; \
+	 .lock-venv/bin/pip freeze | grep -viE '^(jessl|lightly|-e )' | sed 's/+cpu$$//') > requirements.lock
+	rm -rf .lock-venv

@@ -1,0 +1,34 @@
+# jessl: dataset → .beton → checkpoint → metrics → table/figures. The one DAG; dvc.yaml delegates to it.
+import os
+import sys
+from pathlib import Path
+
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+
+from jessl.config import validate  # noqa: E402
+
+configfile: "params.yaml"
+
+P = validate(config, "params.yaml")  # every key checked once, before any job starts
+DATASETS = list(P.datasets)
+TRAINED = ["random_init", *P.methods] if "random_init" in P.baselines else list(P.methods)
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    method="|".join(P.runs),
+    seed=r"\d+",
+
+
+include: "workflow/rules/convert.smk"
+include: "workflow/rules/pretrain.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.report_all.input,

@@ -1,0 +1,3 @@
+"""jessl: a reproducible pipeline for joint-embedding self-supervised learning."""
+
+__version__ = "0.1.0"

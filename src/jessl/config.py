@@ -1,0 +1,201 @@
+"""The experiment's configuration (`params.yaml` or a profile in `config/`), typed and validated once.
+
+Unknown keys, unknown methods, unknown hyper-parameters and out-of-range values are errors that
+name the key and the allowed values. Snakemake and DVC read the same file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .methods import registry
+
+BASELINES = ("random_init", "raw_pixels")
+
+
+class ConfigError(ValueError):
+    """A bad configuration; the message names the key and the fix."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetConfig(Strict):
+    source: Literal["digits", "cifar10", "cifar100", "stl10", "folder"] = "digits"
+    root: str | None = Field(None, description="where the raw dataset lives (not used by digits)")
+    download: bool = False
+    image_size: int = Field(16, ge=8, le=512)
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="digits/folder: held-out share")
+    split_seed: int = 0
+
+
+class AugmentConfig(Strict):
+    """Batched SSL augmentations (applied in torch, on the training device)."""
+
+    crop_scale: tuple[float, float] = (0.5, 1.0)
+    crop_ratio: tuple[float, float] = (0.75, 4 / 3)
+    flip: bool = False
+    brightness: float = Field(0.4, ge=0.0)
+    contrast: float = Field(0.4, ge=0.0)
+    noise_std: float = Field(0.0, ge=0.0, description="additive Gaussian noise, in [0,1] pixel units")
+
+    @field_validator("crop_scale", "crop_ratio")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < v[0] <= v[1]:
+            raise ValueError(f"need 0 < low <= high, got {list(v)}")
+        return v
+
+
+class ModelConfig(Strict):
+    backbone: Literal["resnet_tiny", "resnet18", "resnet50"] = "resnet_tiny"
+    projector: list[int] = Field(default_factory=lambda: [128, 128], min_length=1)
+    predictor_hidden: int = Field(128, ge=1, description="BYOL-style predictor (target methods only)")
+
+
+class OptimConfig(Strict):
+    name: Literal["adamw", "sgd", "lars"] = "adamw"
+    lr: float = Field(2e-3, gt=0.0)
+    weight_decay: float = Field(1e-4, ge=0.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    warmup_epochs: int = Field(2, ge=0)
+
+
+class PretrainConfig(Strict):
+    epochs: int = Field(30, ge=0)
+    batch_size: int = Field(128, ge=2)
+    num_views: int = Field(2, ge=2)
+    checkpoint_every: int = Field(1, ge=1, description="epochs between resumable checkpoints")
+    threads: int = Field(2, ge=1, description="Snakemake `threads:` of a pretraining job")
+    gpus: int = Field(0, ge=0, description="Snakemake `resources: gpu=` of a pretraining job")
+
+
+class MethodConfig(Strict):
+    """One row of the table: a registered loss with its hyper-parameters."""
+
+    loss: str | None = Field(None, description="registry name; defaults to the row's name")
+    hparams: dict[str, Any] = Field(default_factory=dict)
+    lr: float | None = Field(None, gt=0.0, description="overrides optim.lr for this method")
+    epochs: int | None = Field(None, ge=0, description="overrides pretrain.epochs for this method")
+    target_ema: float = Field(0.99, ge=0.0, le=1.0, description="EMA base of target methods (BYOL)")
+
+
+class EvaluateConfig(Strict):
+    knn_k: int = Field(20, ge=1)
+    knn_temperature: float = Field(0.07, gt=0.0)
+    linear_c: float = Field(1.0, gt=0.0, description="inverse L2 strength of the logistic probe")
+    few_shot_per_class: int = Field(10, ge=1)
+    few_shot_repeats: int = Field(5, ge=1)
+    batch_size: int = Field(512, ge=1)
+
+
+class Params(Strict):
+    datasets: dict[str, DatasetConfig] = Field(min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    methods: dict[str, MethodConfig] = Field(min_length=1)
+    baselines: list[Literal["random_init", "raw_pixels"]] = Field(default_factory=lambda: list(BASELINES))
+    model: ModelConfig = ModelConfig()
+    augment: AugmentConfig = AugmentConfig()
+    optim: OptimConfig = OptimConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: Any) -> Any:
+        # `simclr:` with nothing under it in YAML means "all defaults".
+        if isinstance(v, dict):
+            return {k: ({} if c is None else c) for k, c in v.items()}
+        return v
+
+    @model_validator(mode="after")
+    def _check_methods(self) -> Params:
+        for name, m in self.methods.items():
+            if name in BASELINES:
+                raise ValueError(f"methods.{name}: {name!r} is a baseline; list it under `baselines`")
+            method = registry.get(m.loss or name)
+            allowed = method.hparams
+            for key in m.hparams:
+                if key not in allowed:
+                    raise ValueError(
+                        f"methods.{name}.hparams.{key}: unknown hyper-parameter of {method.name!r}; "
+                        f"allowed: {', '.join(allowed) or '(none)'}"
+                    )
+            method.check_views(self.pretrain.num_views)
+        return self
+
+    # --- what each stage reads -------------------------------------------------------------
+    @property
+    def runs(self) -> list[str]:
+        """Table rows: the baselines first, then the methods."""
+        return [*self.baselines, *self.methods]
+
+    def run_config(self, name: str) -> dict[str, Any]:
+        """Everything one pretraining job depends on, as plain data (Snakemake `params:`)."""
+        if name == "raw_pixels":
+            raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
+        if name == "random_init":
+            loss, hparams, epochs, lr, ema = None, {}, 0, self.optim.lr, None
+        else:
+            m = self.methods[name]
+            method = registry.get(m.loss or name)
+            loss, hparams = method.name, {**method.hparams, **m.hparams}
+            epochs = self.pretrain.epochs if m.epochs is None else m.epochs
+            lr = self.optim.lr if m.lr is None else m.lr
+            ema = m.target_ema if method.needs_target else None
+        return {
+            "name": name,
+            "loss": loss,
+            "hparams": hparams,
+            "target_ema": ema,
+            "model": self.model.model_dump(),
+            "augment": self.augment.model_dump(mode="json"),
+            "optim": {**self.optim.model_dump(), "lr": lr},
+            # threads and gpus are resources (Snakemake's threads:/resources:), not part of the run
+            "pretrain": {**self.pretrain.model_dump(exclude={"threads", "gpus"}), "epochs": epochs},
+        }
+
+
+def _known_keys() -> list[str]:
+    models = [Params, *Strict.__subclasses__()]
+    return sorted({k for m in models for k in m.model_fields})
+
+
+def _format(err: ValidationError, source: str) -> str:
+    lines = [f"{source}: invalid configuration ({err.error_count()} problem(s)):"]
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
+            msg = f"unknown key; {hint}"
+        lines.append(f"  - {loc}: {msg}" if loc != "(top level)" else f"  - {msg}")
+    return "\n".join(lines)
+
+
+def validate(data: dict[str, Any], source: str = "params.yaml") -> Params:
+    """Validate a parsed params mapping; raise `ConfigError` naming every bad key."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        return Params.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format(err, source)) from None
+    except registry.UnknownMethodError as err:
+        raise ConfigError(f"{source}: {err}") from None
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such params file; copy one from config/ (e.g. config/embedded.yaml)")
+    with path.open() as f:
+        data = yaml.safe_load(f) or {}
+    return validate(data, str(path))

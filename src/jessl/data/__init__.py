@@ -1,0 +1,1 @@
+"""Datasets, their FFCV `.beton` form, and batched SSL augmentations."""

@@ -1,0 +1,1 @@
+"""Frozen-feature evaluations: linear probe, few-label probe, k-NN, spectrum (RankMe)."""

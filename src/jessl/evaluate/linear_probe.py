@@ -1,0 +1,36 @@
+"""Linear probes on frozen, standardised features (deterministic: L-BFGS logistic regression)."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+
+def linear_probe(train_x, train_y, test_x, test_y, c: float = 1.0) -> float:
+    """Top-1 accuracy (%) of a multinomial logistic regression on standardised features."""
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
+    clf.fit(train_x, train_y)
+    return 100.0 * float((clf.predict(test_x) == test_y).mean())
+
+
+def few_label_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
+    """`per_class` training indices of each class, drawn with a fixed seed."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has {len(idx)} training samples, fewer than few_shot_per_class={per_class}")
+        picks.append(rng.choice(idx, per_class, replace=False))
+    return np.sort(np.concatenate(picks))
+
+
+def few_label_probe(train_x, train_y, test_x, test_y, per_class: int, repeats: int, c: float = 1.0):
+    """Mean and std of the linear probe's top-1 (%) over `repeats` seeded draws of `per_class` labels."""
+    accs = []
+    for r in range(repeats):
+        idx = few_label_indices(train_y, per_class, seed=r)
+        accs.append(linear_probe(train_x[idx], train_y[idx], test_x, test_y, c))
+    return float(np.mean(accs)), float(np.std(accs))

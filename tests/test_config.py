@@ -1,0 +1,64 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from jessl.config import ConfigError, load, validate
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = {"datasets": {"digits": {}}, "methods": {"simclr": {}, "vicreg": {}}}
+
+
+def with_(**over):
+    return {**BASE, **over}
+
+
+def test_params_yaml_is_the_embedded_profile_and_valid():
+    assert yaml.safe_load((ROOT / "params.yaml").read_text()) == yaml.safe_load(
+        (ROOT / "config" / "embedded.yaml").read_text()
+    )
+    p = load(ROOT / "params.yaml")
+    assert {"simclr", "vicreg"} <= set(p.methods)
+    assert p.runs[:2] == ["random_init", "raw_pixels"]
+
+
+@pytest.mark.parametrize("profile", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_profile_validates(profile):
+    load(profile)
+
+
+@pytest.mark.parametrize(
+    "data, needle",
+    [
+        (with_(datasets={"digits": {"sorce": "digits"}}), "datasets.digits.sorce: unknown key; did you mean 'source'?"),
+        (with_(datasets={"digits": {"source": "mnist"}}), "'digits', 'cifar10'"),
+        (with_(methods={"simclrr": {}}), "unknown method 'simclrr'; known methods:"),
+        (with_(methods={"simclr": {"hparams": {"temprature": 0.1}}}), "allowed: temperature"),
+        (with_(optim={"lr": "fast"}), "optim.lr: Input should be a valid number"),
+        (with_(optim={"lr": -1}), "optim.lr: Input should be greater than 0"),
+        (with_(pretrain={"num_views": 3}), "takes exactly 2 views"),
+        (with_(augment={"crop_scale": [0.9, 0.2]}), "need 0 < low <= high"),
+        (with_(methods={"raw_pixels": {}}), "is a baseline"),
+    ],
+)
+def test_bad_config_names_the_key_and_the_fix(data, needle):
+    with pytest.raises(ConfigError) as err:
+        validate(data)
+    assert needle in str(err.value)
+
+
+def test_missing_params_file(tmp_path):
+    with pytest.raises(ConfigError, match="no such params file"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_run_config_resolves_defaults_and_overrides():
+    p = validate(with_(methods={"simclr": {"hparams": {"temperature": 0.2}, "lr": 0.1, "epochs": 3}, "vicreg": {}}))
+    run = p.run_config("simclr")
+    assert run["hparams"]["temperature"] == 0.2
+    assert run["optim"]["lr"] == 0.1 and run["pretrain"]["epochs"] == 3
+    assert "threads" not in run["pretrain"]  # a resource, not part of the run's identity
+    assert p.run_config("vicreg")["hparams"]["sim_coeff"] == 25.0
+    assert p.run_config("random_init")["pretrain"]["epochs"] == 0
+    with pytest.raises(ConfigError):
+        p.run_config("raw_pixels")

@@ -1,0 +1,121 @@
+import random
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from jessl.config import validate
+from jessl.methods import registry
+from jessl.pretrain import CheckpointError, NonFiniteLossError, load_backbone, pretrain, resume_path
+
+
+def tiny_run(method="simclr", epochs=3, **pre):
+    p = validate({
+        "datasets": {"digits": {}},
+        "methods": {method: {}},
+        "model": {"projector": [32, 32]},
+        "pretrain": {"epochs": epochs, "batch_size": 64, **pre},
+    })
+    return p.run_config(method)
+
+
+def test_pretraining_learns_and_saves_a_loadable_checkpoint(tmp_path, small_betons):
+    out = tmp_path / "final.pt"
+    summary = pretrain(small_betons[0], out, tiny_run(epochs=4), seed=0, threads=1)
+    assert summary["steps_per_epoch"] == 5 and len(summary["loss_history"]) == 4
+    assert summary["loss_history"][-1] < summary["loss_history"][0]
+    assert not resume_path(out).exists()  # the resumable state is removed once the run is complete
+    backbone = load_backbone(out, "resnet_tiny")
+    assert backbone(torch.zeros(2, 3, 16, 16)).shape == (2, 64)
+
+
+def test_same_seed_same_bytes_other_seed_other_weights(tmp_path, small_betons):
+    runs = {}
+    for name, seed in (("a", 0), ("b", 0), ("c", 1)):
+        pretrain(small_betons[0], tmp_path / name / "final.pt", tiny_run(epochs=1), seed=seed, threads=1)
+        runs[name] = (tmp_path / name / "final.pt").read_bytes()
+    assert runs["a"] == runs["b"]
+    assert runs["a"] != runs["c"]
+
+
+KILL_SCRIPT = """
+import sys, json
+sys.path.insert(0, {src!r})
+from jessl.pretrain import pretrain
+pretrain({beton!r}, {out!r}, json.loads({run!r}), seed=0, threads=1)
+"""
+
+
+def test_killed_pretraining_resumes_to_the_same_final_checkpoint(tmp_path, small_betons):
+    import json
+    from pathlib import Path
+
+    run = tiny_run(epochs=8)
+    ref = tmp_path / "ref" / "final.pt"
+    pretrain(small_betons[0], ref, run, seed=0, threads=1)
+
+    out = tmp_path / "killed" / "final.pt"
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    code = KILL_SCRIPT.format(src=src, beton=str(small_betons[0]), out=str(out), run=json.dumps(run))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not resume_path(out).exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(random.uniform(0.0, 0.4))  # somewhere inside a later epoch
+    proc.kill()
+    proc.wait()
+    assert not out.exists(), "the run finished before it could be killed; make it longer"
+    assert resume_path(out).exists()
+
+    summary = pretrain(small_betons[0], out, run, seed=0, threads=1)
+    assert summary["resumed_from_epoch"] >= 1
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_resume_state_for_other_params_is_ignored(tmp_path, small_betons):
+    out = tmp_path / "final.pt"
+    torch.save({"run_hash": "someone else's", "epoch": 2}, resume_path(out))
+    summary = pretrain(small_betons[0], out, tiny_run(epochs=1), seed=0, threads=1)
+    assert summary["resumed_from_epoch"] is None
+
+
+def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, small_betons, monkeypatch):
+    calls = {"n": 0}
+    real = registry.METHODS["simclr"]
+
+    def flaky(z1, z2, temperature=0.5):
+        calls["n"] += 1
+        loss = real.loss(z1, z2, temperature=temperature)
+        return loss * float("nan") if calls["n"] == 8 else loss
+
+    monkeypatch.setitem(registry.METHODS, "simclr", registry.Method("simclr", flaky))
+    out = tmp_path / "final.pt"
+    with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2, step 3.*learning rate"):
+        pretrain(small_betons[0], out, tiny_run(epochs=3), seed=0, threads=1)
+    assert not out.exists()
+    assert torch.load(resume_path(out), weights_only=True)["epoch"] == 1
+
+
+def test_batch_larger_than_dataset_is_a_clear_error(tmp_path, small_betons):
+    with pytest.raises(ValueError, match="batch_size=512 is larger than the 320 training samples"):
+        pretrain(small_betons[0], tmp_path / "f.pt", tiny_run(epochs=1, batch_size=512), seed=0, threads=1)
+
+
+def test_bad_checkpoints_are_clear_errors(tmp_path, small_betons):
+    out = tmp_path / "final.pt"
+    pretrain(small_betons[0], out, tiny_run(epochs=0), seed=0, threads=1)
+    with pytest.raises(CheckpointError, match="trained with backbone 'resnet_tiny' but the config asks for 'resnet18'"):
+        load_backbone(out, "resnet18")
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(out.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="truncated or corrupt checkpoint"):
+        load_backbone(cut)
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        load_backbone(tmp_path / "missing.pt")
+    ckpt = torch.load(out, weights_only=True)
+    ckpt["backbone"].pop("stem.0.weight")
+    torch.save(ckpt, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="weights do not fit backbone"):
+        load_backbone(tmp_path / "other.pt")
