@@ -17,10 +17,18 @@ sys.path.insert(0, str(ROOT / "src"))
 from jessl.config import DatasetConfig  # noqa: E402
 from jessl.data import beton, sources  # noqa: E402
 
-IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", ".lock-venv", "data", "checkpoints", "results", "logs", ".snakemake", "__pycache__",
-    ".pytest_cache", ".ruff_cache", "cache", "tmp", "*.egg-info",
-)
+TOP_LEVEL_SKIP = {".git", ".venv", ".lock-venv", "data", "checkpoints", "results", "logs", ".snakemake",
+                  ".pytest_cache", ".ruff_cache"}
+
+
+def _ignore(folder: str, names: list[str]) -> set[str]:
+    where = Path(folder).resolve()
+    skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+    if where == ROOT:
+        skip |= TOP_LEVEL_SKIP & set(names)
+    if where == ROOT / ".dvc":
+        skip |= {"cache", "tmp"} & set(names)
+    return skip
 
 
 def tool_env() -> dict[str, str]:
@@ -42,7 +50,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
 
 def copy_project(dest: Path) -> Path:
     """A clean copy of the working tree (no outputs, no caches), committed in a fresh git repo."""
-    shutil.copytree(ROOT, dest, ignore=IGNORE, symlinks=True)
+    shutil.copytree(ROOT, dest, ignore=_ignore, symlinks=True)
     run(["git", "init", "-q", "-b", "main"], dest)
     run(["git", "add", "-A"], dest)
     run(["git", "commit", "-q", "-m", "copy"], dest)

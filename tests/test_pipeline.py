@@ -1,0 +1,121 @@
+"""End to end: the embedded pipeline through Snakemake and DVC in a temporary copy of the project.
+
+One pipeline run (module fixture, reduced epochs) is shared by the tests below, which run in file
+order; the last ones change params and check that only the affected jobs rerun.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import sys
+
+import pytest
+import yaml
+
+from conftest import copy_project, run
+from jessl import provenance
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+EPOCHS = 4
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
+    params["pretrain"]["epochs"] = EPOCHS
+    params["evaluate"]["few_shot_repeats"] = 2
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "commit", "-qam", "fast params"], proj)
+    out = run(SNAKEMAKE, proj)
+    assert "steps (100%) done" in out.stderr
+    return proj
+
+
+def read_table(proj):
+    with open(proj / "results" / "table1.csv") as f:
+        return {r["method"]: r for r in csv.DictReader(f)}
+
+
+def mtimes(proj, *globs):
+    return {str(p.relative_to(proj)): p.stat().st_mtime_ns for g in globs for p in sorted(proj.glob(g))}
+
+
+def test_table_has_every_run_with_sane_accuracies(project):
+    table = read_table(project)
+    assert list(table) == ["random_init", "raw_pixels", "simclr", "vicreg"]
+    for row in table.values():
+        assert row["dataset"] == "digits" and row["seed"] == "0"
+        assert 50 < float(row["linear_top1"]) <= 100 and 10 < float(row["knn_top1"]) <= 100
+    for method in ("simclr", "vicreg"):
+        assert table[method]["epochs"] == str(EPOCHS)
+        for metric in ("linear_top1", "fewshot_top1"):
+            assert float(table[method][metric]) > float(table["random_init"][metric]), (method, metric)
+    md = (project / "results" / "table1.md").read_text()
+    assert "| digits | simclr | simclr |" in md
+    for png in ("accuracy.png", "loss_curves.png"):
+        assert (project / "results" / "figures" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkeypatch):
+    monkeypatch.chdir(project)
+    outputs = [p for d in ("data", "checkpoints", "results") for p in (project / d).rglob("*")
+               if p.is_file() and not p.name.endswith(".run.json")]
+    assert len(outputs) >= 2 + 3 + 4 + 3 + 2
+    for out in outputs:
+        rec = provenance.read_record(out)
+        assert rec["sha256"] == provenance.sha256(out), out
+        assert rec["code"]["commit"] and rec["code"]["dirty"] is False
+        for inp, sha in rec["inputs"].items():
+            assert provenance.sha256(inp) == sha
+    res = run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project)
+    assert "BAD" not in res.stdout and "digits.csv.gz" in res.stdout
+    ckpt = project / "checkpoints/digits/simclr/seed0/final.pt"
+    data = bytearray(ckpt.read_bytes())
+    data[-100] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+    bad = run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project, check=False)
+    assert bad.returncode == 1 and "[BAD] checkpoints/digits/simclr/seed0/final.pt" in bad.stdout
+    data[-100] ^= 0xFF
+    ckpt.write_bytes(bytes(data))
+
+
+def test_dvc_repro_after_snakemake_retrains_nothing(project):
+    before = mtimes(project, "checkpoints/**/*.pt", "data/**/*.beton", "results/eval/**/*.json")
+    out = run(["dvc", "repro"], project)
+    assert (out.stdout + out.stderr).count("Nothing to be done") == 4, out.stdout
+    assert mtimes(project, "checkpoints/**/*.pt", "data/**/*.beton", "results/eval/**/*.json") == before
+    status = run(["dvc", "status"], project)
+    assert "up to date" in status.stdout
+
+
+def test_after_a_checkout_snakemake_touch_restores_up_to_date(project):
+    # dvc checkout/pull gives files new modification times in no particular order
+    files = [p for d in ("data", "checkpoints", "results") for p in (project / d).rglob("*") if p.is_file()]
+    random.Random(0).shuffle(files)
+    for i, p in enumerate(files):
+        os.utime(p, ns=(10**18 + i * 10**9, 10**18 + i * 10**9))
+    dry = run(SNAKEMAKE + ["-n"], project)
+    assert "Nothing to be done" not in dry.stdout + dry.stderr  # the problem is real
+    run(SNAKEMAKE + ["--touch"], project)
+    dry = run(SNAKEMAKE + ["-n"], project)
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_changing_one_hyperparameter_reruns_only_that_method(project):
+    before = mtimes(project, "checkpoints/**/final.pt")
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["methods"]["simclr"]["hparams"]["temperature"] = 0.2
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = run(["dvc", "repro"], project)
+    after = mtimes(project, "checkpoints/**/final.pt")
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {"checkpoints/digits/simclr/seed0/final.pt"}, out.stdout
+    assert json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)["params.yaml"][
+        "methods.simclr.hparams.temperature"]["new"] == 0.2
+    assert "up to date" in run(["dvc", "status"], project).stdout
