@@ -42,7 +42,7 @@ COPY tools/setup.sh tools/setup.sh
 RUN mkdir -p src \
  && bash tools/setup.sh /opt/venv \
  && rm -rf /tmp/pip-cache \
- && python -c 'import torch, ffcv, snakemake; print("torch", torch.__version__, "ffcv", ffcv.__version__)'
+ && python -c 'import ffcv, torch; from importlib.metadata import version as v; print("torch", torch.__version__, "ffcv", v("ffcv"))'
 
 # The project itself (see .dockerignore: no outputs, no venv, no git), writable by the user.
 COPY --chown=jessl:jessl . .

@@ -3,9 +3,11 @@ import os
 import sys
 from pathlib import Path
 
+# This checkout's src/ comes first for the Snakefile and for the jobs' scripts (which inherit the
+# environment), ahead of any installed jessl: a copy or second clone runs its own code.
 SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.getenv("PYTHONPATH")) if p))
 
 from jessl.config import validate  # noqa: E402
 
@@ -22,6 +24,7 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+include: "workflow/rules/common.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"

@@ -103,11 +103,13 @@ cfg = {**files, **env}  # PIP_* variables win over config files, as in pip
 mounts, conf = set(), {}
 
 def local(path):  # a local path or file:// URL that exists → mount it at the same place
-    p = urlparse(path).path if path.startswith("file:") else path
-    if os.path.isabs(p) and os.path.exists(p):
-        mounts.add(f"{os.path.realpath(p)}:{p}:ro")
-        return True
-    return False
+    p = (urlparse(path).path if path.startswith("file:") else path).rstrip("/")
+    if not (os.path.isabs(p) and os.path.exists(p)):
+        return False
+    if os.path.basename(p) == "simple":  # a PEP 503 tree: its pages link to ../../files/… beside it
+        p = os.path.dirname(p)
+    mounts.add(f"{os.path.realpath(p)}:{p}:ro")
+    return True
 
 for name in ("index-url", "extra-index-url", "find-links"):
     keep = [v for v in cfg.get(name, "").split() if v.startswith(("http://", "https://")) or local(v)]

@@ -83,6 +83,7 @@ class MethodConfig(Strict):
     hparams: dict[str, Any] = Field(default_factory=dict)
     lr: float | None = Field(None, gt=0.0, description="overrides optim.lr for this method")
     epochs: int | None = Field(None, ge=0, description="overrides pretrain.epochs for this method")
+    num_views: int | None = Field(None, ge=2, description="overrides pretrain.num_views (multi-view FroSSL)")
     target_ema: float = Field(0.99, ge=0.0, le=1.0, description="EMA base of target methods (BYOL)")
 
 
@@ -127,7 +128,7 @@ class Params(Strict):
                         f"methods.{name}.hparams.{key}: unknown hyper-parameter of {method.name!r}; "
                         f"allowed: {', '.join(allowed) or '(none)'}"
                     )
-            method.check_views(self.pretrain.num_views)
+            method.check_views(m.num_views or self.pretrain.num_views)
         return self
 
     # --- what each stage reads -------------------------------------------------------------
@@ -142,12 +143,14 @@ class Params(Strict):
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
         if name == "random_init":
             loss, hparams, epochs, lr, ema = None, {}, 0, self.optim.lr, None
+            views = self.pretrain.num_views
         else:
             m = self.methods[name]
             method = registry.get(m.loss or name)
             loss, hparams = method.name, {**method.hparams, **m.hparams}
             epochs = self.pretrain.epochs if m.epochs is None else m.epochs
             lr = self.optim.lr if m.lr is None else m.lr
+            views = m.num_views or self.pretrain.num_views
             ema = m.target_ema if method.needs_target else None
         return {
             "name": name,
@@ -158,7 +161,8 @@ class Params(Strict):
             "augment": self.augment.model_dump(mode="json"),
             "optim": {**self.optim.model_dump(), "lr": lr},
             # threads and gpus are resources (Snakemake's threads:/resources:), not part of the run
-            "pretrain": {**self.pretrain.model_dump(exclude={"threads", "gpus"}), "epochs": epochs},
+            "pretrain": {**self.pretrain.model_dump(exclude={"threads", "gpus"}), "epochs": epochs,
+                         "num_views": views},
         }
 
 

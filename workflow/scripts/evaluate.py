@@ -7,5 +7,5 @@ sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 main(
     sm.log[0], evaluate, sm.wildcards.dataset, sm.wildcards.method, int(sm.wildcards.seed),
     sm.input.train, sm.input.test, sm.input.get("checkpoint"), EvaluateConfig(**sm.params.cfg), sm.output[0],
-    sm.threads, expected_arch=sm.params.arch, epochs=sm.params.epochs, loss=sm.params.loss,
+    sm.threads, expected_arch=sm.params.arch, **sm.params.info,
 )

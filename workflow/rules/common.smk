@@ -1,0 +1,16 @@
+# Helpers shared by the rules (input functions).
+
+
+def evaluate_inputs(wc):
+    inputs = {"train": f"data/{wc.dataset}/train.beton", "test": f"data/{wc.dataset}/test.beton"}
+    if wc.method != "raw_pixels":
+        inputs["checkpoint"] = f"checkpoints/{wc.dataset}/{wc.method}/seed{wc.seed}/final.pt"
+    return inputs
+
+
+def run_info(method):
+    """The table's `loss` and `epochs` for a run (raw pixels: no loss, no training)."""
+    if method == "raw_pixels":
+        return {"loss": None, "epochs": 0}
+    run = P.run_config(method)
+    return {"loss": run["loss"], "epochs": run["pretrain"]["epochs"]}
