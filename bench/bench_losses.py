@@ -35,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(0)
     times = {name: [] for name in METHODS}
-    for name, m in METHODS.items():  # warm-up (lazy imports, RFF grids)
+    for m in METHODS.values():  # warm-up (lazy imports, RFF grids)
         one(m, args.n, args.d, args.device)
     for _ in range(args.rounds):
         for name, m in METHODS.items():
