@@ -112,7 +112,11 @@ def test_changing_one_hyperparameter_reruns_only_that_method(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["methods"]["simclr"]["hparams"]["temperature"] = 0.2
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    audit = [sys.executable, "-m", "jessl.cli", "audit", "--allow-dirty", "results/table1.csv"]
+    stale = run(audit, project, check=False)
+    assert stale.returncode == 1 and "hparams.temperature: 0.5 → 0.2" in stale.stdout
     out = run(["dvc", "repro"], project)
+    assert run(audit, project).returncode == 0
     after = mtimes(project, "checkpoints/**/final.pt")
     changed = {k for k in before if before[k] != after[k]}
     assert changed == {"checkpoints/digits/simclr/seed0/final.pt"}, out.stdout

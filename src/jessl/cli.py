@@ -10,12 +10,21 @@ from pathlib import Path
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from .config import ConfigError, expected_params, load
     from .provenance import audit, format_tree
 
+    expect = None
+    if Path(args.params).exists():
+        try:
+            expect = partial(expected_params, load(args.params))
+        except ConfigError as err:
+            print(f"warning: not checking params against {args.params}: {err}", file=sys.stderr)
     ok = True
     reports = []
     for path in args.paths:
-        node = audit(path, allow_dirty=args.allow_dirty)
+        node = audit(path, allow_dirty=args.allow_dirty, expected_params=expect)
         ok &= node.ok
         reports.append(node)
         if not args.json:
@@ -61,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("paths", nargs="+", help="e.g. results/table1.csv")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--allow-dirty", action="store_true", help="accept outputs produced from a dirty git tree")
+    a.add_argument("--params", default="params.yaml", help="flag outputs made with other params than this file")
     a.set_defaults(fn=_audit)
 
     m = sub.add_parser("methods", help="list the registered methods and their hyper-parameters")

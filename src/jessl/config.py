@@ -171,6 +171,19 @@ def _known_keys() -> list[str]:
     return sorted({k for m in models for k in m.model_fields})
 
 
+def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The params the config `p` would record for the output of `record` (None if it has no say)."""
+    params, stage = record.get("params") or {}, record.get("stage")
+    if stage == "pretrain" and params.get("name") in p.runs:
+        return p.run_config(params["name"])
+    if stage == "evaluate":
+        return p.evaluate.model_dump()
+    if stage == "convert" and params.get("dataset") in p.datasets:
+        cfg = p.datasets[params["dataset"]].model_dump(mode="json")
+        return {"dataset": params["dataset"], **cfg, "split": params.get("split")}
+    return None
+
+
 def _format(err: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid configuration ({err.error_count()} problem(s)):"]
     for e in err.errors():

@@ -14,7 +14,7 @@ import json
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -58,7 +58,8 @@ def code_version(root: str | Path = ".") -> dict[str, Any]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"commit": None, "dirty": None}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    # dvc.lock records output hashes (DVC rewrites it between stages); it is not code or config
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!dvc.lock")
     return {"commit": commit, "dirty": bool(status)}
 
 
@@ -155,8 +156,29 @@ class AuditNode:
         }
 
 
-def audit(output: str | Path, expected_sha: str | None = None, allow_dirty: bool = False) -> AuditNode:
-    """Re-hash `output` and, recursively, every input its record names; collect every broken link."""
+def params_diff(recorded: Any, current: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested mappings, as 'key: old → new'."""
+    if isinstance(recorded, Mapping) and isinstance(current, Mapping):
+        out = []
+        for k in sorted(set(recorded) | set(current), key=str):
+            out += params_diff(recorded.get(k), current.get(k), f"{prefix}{k}.")
+        return out
+    if recorded != current and not (isinstance(recorded, list | tuple) and list(recorded) == list(current or [])):
+        return [f"{prefix.rstrip('.')}: {recorded!r} → {current!r}"]
+    return []
+
+
+def audit(
+    output: str | Path,
+    expected_sha: str | None = None,
+    allow_dirty: bool = False,
+    expected_params: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None = None,
+) -> AuditNode:
+    """Re-hash `output` and, recursively, every input its record names; collect every broken link.
+
+    `expected_params(record)` gives the params the current config would use for that output (or
+    None when it cannot tell); a difference means the output is stale.
+    """
     path = Path(output)
     node = AuditNode(str(output), None)
     if not path.exists():
@@ -175,6 +197,12 @@ def audit(output: str | Path, expected_sha: str | None = None, allow_dirty: bool
         node.problems.append("content differs from its run record (sha256 mismatch)")
     if rec.get("code", {}).get("dirty") and not allow_dirty:
         node.problems.append(f"produced from a dirty working tree (commit {rec['code'].get('commit')})")
+    want = expected_params(rec) if expected_params else None
+    if want is not None:
+        diff = params_diff(rec.get("params", {}), dict(want))
+        if diff:
+            node.problems.append("made with other params than the config now has (stale; rerun snakemake): "
+                                 + "; ".join(diff[:5]))
     metrics = rec.get("metrics")
     if metrics is not None and path.suffix == ".json":
         try:
@@ -184,7 +212,7 @@ def audit(output: str | Path, expected_sha: str | None = None, allow_dirty: bool
         if on_disk is not None and on_disk != metrics:
             node.problems.append("metrics differ from those in its run record")
     for inp, sha in rec.get("inputs", {}).items():
-        node.inputs.append(audit(inp, sha, allow_dirty))
+        node.inputs.append(audit(inp, sha, allow_dirty, expected_params))
     return node
 
 

@@ -72,7 +72,7 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
     n, h, w, _ = images.shape
     if h == w == size:
         return images
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
+    x = torch.from_numpy(np.array(images)).permute(0, 3, 1, 2).float()  # a writable copy
     scale = size / min(h, w)
     nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
     x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=scale < 1)
