@@ -1,6 +1,6 @@
 # The two commands of the README. Both set up first (idempotent: tools/setup.sh).
 VENV ?= .venv
-BIN := $(CURDIR)/$(VENV)/bin
+BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
 .PHONY: table test setup lock lint
@@ -24,5 +24,5 @@ lock:
 	rm -rf .lock-venv && python3 -m venv .lock-venv
 	.lock-venv/bin/pip install -q -r requirements.in
 	(echo "# Generated from requirements.in by \`make lock\` (pip freeze); do not edit by hand."; \
-	 .lock-venv/bin/pip freeze | grep -viE '^(jessl|lightly|-e )' | sed 's/+cpu$$//') > requirements.lock
+	 .lock-venv/bin/pip freeze --all | grep -viE '^(jessl|lightly|pip==|-e )' | sed 's/+cpu$$//') > requirements.lock
 	rm -rf .lock-venv

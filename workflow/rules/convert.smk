@@ -5,6 +5,8 @@ rule convert:
         test="data/{dataset}/test.beton",
     params:
         cfg=lambda wc: P.datasets[wc.dataset].model_dump(mode="json"),
+    conda:
+        "../../envs/jessl.yaml"
     log:
         "logs/convert/{dataset}.log",
     threads: 1

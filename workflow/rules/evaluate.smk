@@ -13,6 +13,8 @@ rule evaluate:
         cfg=P.evaluate.model_dump(),
         arch=P.model.backbone,
         info=lambda wc: run_info(wc.method),
+    conda:
+        "../../envs/jessl.yaml"
     log:
         "logs/evaluate/{dataset}/{method}/seed{seed}.log",
     threads: 1

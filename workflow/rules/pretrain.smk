@@ -13,6 +13,8 @@ rule pretrain:
         method="|".join(TRAINED),
     params:
         run=lambda wc: P.run_config(wc.method),
+    conda:
+        "../../envs/jessl.yaml"
     log:
         "logs/pretrain/{dataset}/{method}/seed{seed}.log",
     threads: P.pretrain.threads

@@ -8,6 +8,8 @@ rule table:
         summary="results/summary.json",
     params:
         order=P.runs,
+    conda:
+        "../../envs/jessl.yaml"
     log:
         "logs/report/table.log",
     script:
@@ -24,6 +26,8 @@ rule figures:
         loss="results/figures/loss_curves.png",
     params:
         order=P.runs,
+    conda:
+        "../../envs/jessl.yaml"
     log:
         "logs/report/figures.log",
     script:
