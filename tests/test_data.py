@@ -35,6 +35,10 @@ def test_beton_written_twice_is_byte_identical_and_round_trips(tmp_path, digits_
     assert sha(a) == sha(b)
     x, y = beton.read_all(a)
     assert np.array_equal(x, ds.images) and np.array_equal(y, ds.labels)
+    # FFCV's own (JIT-compiled) loader, in file order, sees the same samples
+    batches = list(beton.BetonLoader(a, 100))
+    assert np.array_equal(np.concatenate([b[0].numpy() for b in batches]), ds.images)
+    assert np.array_equal(np.concatenate([b[1].numpy() for b in batches]), ds.labels)
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temp file
 
 

@@ -64,7 +64,7 @@ def evaluate(dataset: str, method: str, seed: int, train_beton: str | Path, test
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics = run_eval(train_beton, test_beton, checkpoint, cfg, threads, expected_arch)
+    metrics = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch)
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, "metrics": metrics}
     write_json(out, entry)
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])

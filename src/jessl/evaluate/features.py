@@ -9,16 +9,16 @@ import torch
 from torch import nn
 
 from ..data.augment import to_float
-from ..data.beton import BetonLoader
+from ..data.beton import read_all
 
 
 @torch.no_grad()
-def extract(backbone: nn.Module | None, beton: str | Path, batch_size: int = 512, workers: int = 1):
+def extract(backbone: nn.Module | None, beton: str | Path, batch_size: int = 512):
     """(features N×F float32, labels N) in file order; `backbone=None` gives the flattened pixels."""
-    feats, labels = [], []
-    for images, y in BetonLoader(beton, batch_size, workers=workers):
-        x = to_float(images)
+    images, labels = read_all(beton)
+    feats = []
+    for start in range(0, len(images), batch_size):
+        x = to_float(torch.from_numpy(images[start : start + batch_size]))
         f = x.flatten(1) if backbone is None else backbone(x)
-        feats.append(f.float().numpy().copy())
-        labels.append(y.numpy().copy())
-    return np.concatenate(feats), np.concatenate(labels)
+        feats.append(f.float().numpy())
+    return np.concatenate(feats), labels

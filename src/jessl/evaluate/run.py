@@ -14,11 +14,11 @@ from .spectrum import rankme
 
 
 def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | Path | None,
-             cfg: EvaluateConfig, workers: int = 1, expected_arch: str | None = None) -> dict[str, Any]:
+             cfg: EvaluateConfig, expected_arch: str | None = None) -> dict[str, Any]:
     """Linear, few-label and k-NN top-1 (%) on the test split, and RankMe of the test features."""
     backbone = None if checkpoint is None else load_backbone(checkpoint, expected_arch)
-    trx, try_ = extract(backbone, train_beton, cfg.batch_size, workers)
-    tex, tey = extract(backbone, test_beton, cfg.batch_size, workers)
+    trx, try_ = extract(backbone, train_beton, cfg.batch_size)
+    tex, tey = extract(backbone, test_beton, cfg.batch_size)
     few_mean, few_std = few_label_probe(trx, try_, tex, tey, cfg.few_shot_per_class, cfg.few_shot_repeats, cfg.linear_c)
     return {
         "linear_top1": round(linear_probe(trx, try_, tex, tey, cfg.linear_c), 2),
