@@ -77,6 +77,8 @@ def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkey
     res = run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project)
     assert "BAD" not in res.stdout and "digits.csv.gz" in res.stdout
     ckpt = project / "checkpoints/digits/simclr/seed0/final.pt"
+    beton = project / "data/digits/test.beton"
+    stamps = {p: (p.stat().st_atime_ns, p.stat().st_mtime_ns) for p in (ckpt, beton)}
     data = bytearray(ckpt.read_bytes())
     data[-100] ^= 0xFF
     ckpt.write_bytes(bytes(data))
@@ -84,6 +86,37 @@ def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkey
     assert bad.returncode == 1 and "[BAD] checkpoints/digits/simclr/seed0/final.pt" in bad.stdout
     data[-100] ^= 0xFF
     ckpt.write_bytes(bytes(data))
+    raw = bytearray(beton.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    beton.write_bytes(bytes(raw))
+    bad = run([sys.executable, "-m", "jessl.cli", "audit", "--json", "results/table1.csv"], project, check=False)
+    assert bad.returncode == 1 and "data/digits/test.beton" in bad.stdout and "sha256 mismatch" in bad.stdout
+    raw[len(raw) // 2] ^= 0x01
+    beton.write_bytes(bytes(raw))
+    for p, ns in stamps.items():  # restored files keep their times: nothing downstream is stale
+        os.utime(p, ns=ns)
+    assert run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project).returncode == 0
+
+
+def test_two_runs_writing_the_same_output_one_refused_nothing_corrupt(project):
+    import subprocess
+    import time
+
+    from conftest import tool_env
+
+    target = "checkpoints/digits/vicreg/seed0/final.pt"
+    before = (project / target).read_bytes()
+    cmd = SNAKEMAKE[:-1] + ["1", "-f", target]
+    first = subprocess.Popen(cmd, cwd=project, env=tool_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+    deadline = time.time() + 60
+    while not any((project / ".snakemake" / "locks").glob("*")) and time.time() < deadline:
+        time.sleep(0.05)
+    second = run(cmd, project, check=False)
+    assert second.returncode != 0 and "cannot be locked" in second.stdout + second.stderr
+    assert first.wait(timeout=300) == 0, first.stdout.read()
+    assert (project / target).read_bytes() == before  # complete, and the same bytes again
+    run(SNAKEMAKE, project)  # bring downstream outputs up to date for the next tests
 
 
 def test_dvc_repro_after_snakemake_retrains_nothing(project):

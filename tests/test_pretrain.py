@@ -136,11 +136,12 @@ def test_multiview_and_target_network_methods_train(tmp_path, small_betons, meth
 
 
 DDP_SCRIPT = """
-import json, sys
+import json, os, sys
 sys.path.insert(0, {src!r})
 from jessl.pretrain import pretrain
 s = pretrain({beton!r}, {out!r}, json.loads({run!r}), seed=0, threads=1)
-print("SUMMARY", json.dumps(s))
+with open({out!r} + ".summary" + os.environ["RANK"], "w") as f:  # one file per process: no interleaving
+    json.dump(s, f)
 """
 
 
@@ -161,7 +162,7 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
         capture_output=True, text=True, timeout=300,
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    summaries = [json.loads(line.split(" ", 1)[1]) for line in res.stdout.splitlines() if line.startswith("SUMMARY")]
+    summaries = [json.loads(Path(f"{out}.summary{rank}").read_text()) for rank in (0, 1)]
     assert len(summaries) == 2 and all(s["world_size"] == 2 for s in summaries)
     # each process sees half of every global batch of 64 → 320 samples give 5 steps per epoch
     assert summaries[0]["steps_per_epoch"] == 5

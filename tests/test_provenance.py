@@ -43,6 +43,27 @@ def test_audit_names_each_broken_link(tmp_path, monkeypatch):
     assert provenance.audit("out.json").inputs[0].problems == ["missing"]
 
 
+def test_disk_full_is_a_clear_error_and_leaves_the_old_file(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pytest
+
+    from jessl.io import DiskFullError, save_torch
+
+    target = tmp_path / "final.pt"
+    target.write_bytes(b"previous checkpoint")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(DiskFullError, match=r"final\.pt: disk full .* nothing was written\. Free space under"):
+        save_torch(target, {"w": 1})
+    assert target.read_bytes() == b"previous checkpoint"
+    assert [p.name for p in tmp_path.iterdir()] == ["final.pt"]
+
+
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "f.txt"
     target.write_text("old")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+class DiskFullError(OSError):
+    """No space left for an output; the message names the folder to free."""
 
 
 @contextlib.contextmanager
@@ -24,6 +29,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp_path, path)
+    except OSError as err:
+        tmp_path.unlink(missing_ok=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(
+                f"{path}: disk full while writing it ({err.strerror}); nothing was written. Free space under "
+                f"{path.parent.resolve()} and rerun — finished outputs and checkpoints are kept"
+            ) from err
+        raise
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -117,10 +117,12 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .config import ConfigError
     from .data.beton import BetonError
     from .data.sources import DatasetMissingError
+    from .io import DiskFullError
     from .methods.registry import UnknownMethodError
     from .pretrain import CheckpointError, NonFiniteLossError
 
-    return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError)
+    return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
+            DiskFullError)
 
 
 def main(logfile: str | Path | None, stage, *args: Any, **kwargs: Any) -> None:

@@ -134,7 +134,7 @@ def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
             with Image.open(io.BytesIO(chunk.tobytes())) as im:
                 out[i] = np.asarray(im.convert("RGB"))
-    return out, np.asarray(label, dtype=np.int64)
+    return out, np.array(label, dtype=np.int64)  # a writable copy
 
 
 def default_workers() -> int:
