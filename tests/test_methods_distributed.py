@@ -55,6 +55,7 @@ def _worker(rank: int, init: str, out: str) -> None:
     try:
         rows = slice(rank * SHARD, (rank + 1) * SHARD)
         torch.save({case: _loss_and_grads(case, rows) for case in CASES}, f"{out}/rank{rank}.pt")
+        dist.barrier()  # neither process tears gloo down while the other still talks to it (SIGABRT)
     finally:
         dist.destroy_process_group()
 

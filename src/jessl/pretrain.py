@@ -77,13 +77,17 @@ def resume_path(out: Path) -> Path:
     return out.with_name("resume.pt")
 
 
-def _init_distributed(device: torch.device) -> tuple[int, int]:
+def _init_distributed(device: torch.device) -> tuple[int, int, bool]:
+    """(rank, world size, whether this call created the process group) under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", 1))
+    created = False
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        created = True
         if device.type == "cuda":
             torch.cuda.set_device(device)
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    rank_world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    return (*rank_world, created)
 
 
 def pretrain(
@@ -100,7 +104,7 @@ def pretrain(
     out = Path(out)
     torch.set_num_threads(threads)
     device = pick_device()
-    rank, world = _init_distributed(device)
+    rank, world, created_group = _init_distributed(device)
     pre, opt_cfg, model_cfg = run["pretrain"], run["optim"], run["model"]
     method = registry.get(run["loss"]) if run["loss"] else None
     hparams = run["hparams"]
@@ -221,6 +225,8 @@ def pretrain(
         state_path.unlink(missing_ok=True)
     if world > 1:
         dist.barrier()
+        if created_group:
+            dist.destroy_process_group()
     return {
         "epochs": epochs,
         "resumed_from_epoch": start_epoch if resumed else None,
