@@ -27,7 +27,7 @@ def accuracy_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Grouped bars of linear / few-label / k-NN top-1 per method, one panel per dataset."""
     datasets = sorted({r["dataset"] for r in rows})
     fig, axes = plt.subplots(1, len(datasets), figsize=(max(6, 1.2 * len(rows) / len(datasets) + 3), 4),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
     metrics = [("linear_top1", "linear"), ("fewshot_top1", "few-label"), ("knn_top1", "k-NN")]
     for ax, ds in zip(axes[0], datasets, strict=True):
         rs = [r for r in rows if r["dataset"] == ds]
@@ -50,10 +50,11 @@ def loss_curves(histories: dict[str, list[float]], path: str | Path) -> None:
     names = [n for n, h in histories.items() if h]
     cols = min(4, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, layout="constrained")
     for ax, name in zip(axes.flat, names, strict=False):
         h = histories[name]
-        ax.plot(np.arange(1, len(h) + 1), h)
+        ax.plot(np.arange(1, len(h) + 1), h, marker=".")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
