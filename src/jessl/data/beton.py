@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,7 +134,3 @@ def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             with Image.open(io.BytesIO(chunk.tobytes())) as im:
                 out[i] = np.asarray(im.convert("RGB"))
     return out, np.array(label, dtype=np.int64)  # a writable copy
-
-
-def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
