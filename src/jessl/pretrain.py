@@ -9,7 +9,6 @@ DDP and each process reads its shard of the `.beton`.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -28,6 +27,7 @@ from .data import augment as aug
 from .data.beton import BetonLoader
 from .io import save_torch
 from .methods import registry
+from .methods.byol import ema_momentum, ema_update
 from .models import build_backbone, mlp
 from .optim import build_optimizer, lr_at
 
@@ -116,7 +116,10 @@ def pretrain(
     hidden = model_cfg["predictor_hidden"] if needs_target else None
     model = Encoder(model_cfg["backbone"], model_cfg["projector"], hidden)
     model.to(device)
-    target = copy.deepcopy(model).requires_grad_(False) if needs_target else None
+    target = None
+    if needs_target:  # EMA copy of backbone + projector; the predictor is online-only
+        target = Encoder(model_cfg["backbone"], model_cfg["projector"], None).to(device).requires_grad_(False)
+        target.load_state_dict(model.state_dict(), strict=False)
     trained = model
     if world > 1:
         ids = [device.index] if device.type == "cuda" else None
@@ -177,7 +180,7 @@ def pretrain(
                     else:
                         z, p = [o[0] for o in outs], [o[1] for o in outs]
                         with torch.no_grad():
-                            t = [target(x)[0].detach() for x in xs]
+                            t = [target(x) for x in xs]
                     loss = method(z, p, t, **hparams)
                 if not torch.isfinite(loss):
                     raise NonFiniteLossError(
@@ -191,9 +194,9 @@ def pretrain(
                 loss.backward()
                 optimizer.step()
                 if target is not None:
-                    from .methods.byol import ema_momentum, ema_update
-
-                    ema_update(target, model, ema_momentum(step, total, run["target_ema"]))
+                    m = ema_momentum(step, total, run["target_ema"])
+                    ema_update(target.backbone, model.backbone, m)
+                    ema_update(target.projector, model.projector, m)
                 epoch_loss += loss.item()
                 images_seen += images.shape[0] * world
                 bar.update(1)
