@@ -4,11 +4,12 @@ Short runs on a 320-image subset of the embedded digits; the full-size compariso
 
 import pytest
 
+from jessl.checkpoint import load_backbone
 from jessl.config import validate
 from jessl.evaluate.features import extract
 from jessl.evaluate.knn import knn_top1
 from jessl.methods import METHODS
-from jessl.pretrain import load_backbone, pretrain
+from jessl.pretrain import pretrain
 
 
 def knn_of(ckpt, betons):

@@ -55,10 +55,23 @@ def test_missing_params_file(tmp_path):
 def test_run_config_resolves_defaults_and_overrides():
     p = validate(with_(methods={"simclr": {"hparams": {"temperature": 0.2}, "lr": 0.1, "epochs": 3}, "vicreg": {}}))
     run = p.run_config("simclr")
-    assert run["hparams"]["temperature"] == 0.2
-    assert run["optim"]["lr"] == 0.1 and run["pretrain"]["epochs"] == 3
-    assert "threads" not in run["pretrain"]  # a resource, not part of the run's identity
-    assert p.run_config("vicreg")["hparams"]["sim_coeff"] == 25.0
-    assert p.run_config("random_init")["pretrain"]["epochs"] == 0
+    assert run.hparams["temperature"] == 0.2 and run.method.name == "simclr"
+    assert run.optim.lr == 0.1 and run.pretrain.epochs == 3
+    assert p.optim.lr != 0.1  # the override is the run's, not the config's
+    assert "threads" not in run.to_params()["pretrain"]  # a resource, not part of the run's identity
+    assert p.run_config("vicreg").hparams["sim_coeff"] == 25.0
+    assert p.run_config("random_init").pretrain.epochs == 0 and p.run_config("random_init").method is None
     with pytest.raises(ConfigError):
         p.run_config("raw_pixels")
+
+
+def test_run_config_is_typed_and_round_trips_through_plain_data():
+    from jessl.config import RunConfig
+
+    run = validate(with_(methods={"byol": {"target_ema": 0.9}})).run_config("byol")
+    plain = run.to_params()
+    assert isinstance(plain["augment"]["crop_scale"], list)  # JSON-ready for Snakemake's params:
+    assert RunConfig.model_validate(plain) == run and RunConfig.model_validate(plain).to_params() == plain
+    assert run.target_ema == 0.9
+    with pytest.raises(ValueError, match="typo"):
+        RunConfig.model_validate({**plain, "typo": 1})

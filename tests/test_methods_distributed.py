@@ -9,6 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from jessl.methods import get
+from jessl.methods.feed import loss_of_embeddings
 
 WORLD = 2
 SHARD = 6
@@ -45,7 +46,7 @@ def _loss_and_grads(case: str, rows: slice) -> tuple[torch.Tensor, list[torch.Te
     z = [zi[rows].clone().requires_grad_() for zi in z]
     t = [ti[rows].clone() for ti in t]
     torch.manual_seed(123)  # the RFF draw: rank 0's is broadcast, so every process uses this one
-    loss = method(z, p=z, t=t, **hp) if method.needs_target else method(z, **hp)
+    loss = loss_of_embeddings(method, z, t, **hp)
     loss.backward()
     return loss.detach(), [zi.grad for zi in z]
 

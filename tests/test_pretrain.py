@@ -7,9 +7,10 @@ import time
 import pytest
 import torch
 
+from jessl.checkpoint import CheckpointError, load_backbone, resume_path
 from jessl.config import validate
 from jessl.methods import registry
-from jessl.pretrain import CheckpointError, NonFiniteLossError, load_backbone, pretrain, resume_path
+from jessl.pretrain import NonFiniteLossError, pretrain
 
 
 def tiny_run(method="simclr", epochs=3, **pre):
@@ -59,7 +60,7 @@ def test_killed_pretraining_resumes_to_the_same_final_checkpoint(tmp_path, small
 
     out = tmp_path / "killed" / "final.pt"
     src = str(Path(__file__).resolve().parents[1] / "src")
-    code = KILL_SCRIPT.format(src=src, beton=str(small_betons[0]), out=str(out), run=json.dumps(run))
+    code = KILL_SCRIPT.format(src=src, beton=str(small_betons[0]), out=str(out), run=json.dumps(run.to_params()))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while not resume_path(out).exists() and proc.poll() is None and time.time() < deadline:
@@ -130,7 +131,7 @@ def test_multiview_and_target_network_methods_train(tmp_path, small_betons, meth
         "model": {"projector": [32, 32], "predictor_hidden": 16},
         "pretrain": {"epochs": 2, "batch_size": 64},
     }).run_config(method)
-    assert run["pretrain"]["num_views"] == views
+    assert run.pretrain.num_views == views
     summary = pretrain(small_betons[0], tmp_path / "final.pt", run, seed=0, threads=1)
     assert len(summary["loss_history"]) == 2 and all(map(torch.isfinite, torch.tensor(summary["loss_history"])))
 
@@ -153,7 +154,8 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     out = tmp_path / "final.pt"
     script = tmp_path / "ddp.py"
     src = str(Path(__file__).resolve().parents[1] / "src")
-    script.write_text(DDP_SCRIPT.format(src=src, beton=str(small_betons[0]), out=str(out), run=json.dumps(run)))
+    script.write_text(DDP_SCRIPT.format(src=src, beton=str(small_betons[0]), out=str(out),
+                                       run=json.dumps(run.to_params())))
     with socket.socket() as sock:  # a free port for the rendezvous
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

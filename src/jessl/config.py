@@ -137,33 +137,61 @@ class Params(Strict):
         """Table rows: the baselines first, then the methods."""
         return [*self.baselines, *self.methods]
 
-    def run_config(self, name: str) -> dict[str, Any]:
-        """Everything one pretraining job depends on, as plain data (Snakemake `params:`)."""
+    def run_config(self, name: str) -> RunConfig:
+        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`)."""
         if name == "raw_pixels":
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
+        pre = self.pretrain.model_dump(exclude={"threads", "gpus"})  # resources, not part of the run
         if name == "random_init":
-            loss, hparams, epochs, lr, ema = None, {}, 0, self.optim.lr, None
-            views = self.pretrain.num_views
-        else:
-            m = self.methods[name]
-            method = registry.get(m.loss or name)
-            loss, hparams = method.name, {**method.hparams, **m.hparams}
-            epochs = self.pretrain.epochs if m.epochs is None else m.epochs
-            lr = self.optim.lr if m.lr is None else m.lr
-            views = m.num_views or self.pretrain.num_views
-            ema = m.target_ema if method.needs_target else None
-        return {
-            "name": name,
-            "loss": loss,
-            "hparams": hparams,
-            "target_ema": ema,
-            "model": self.model.model_dump(),
-            "augment": self.augment.model_dump(mode="json"),
-            "optim": {**self.optim.model_dump(), "lr": lr},
-            # threads and gpus are resources (Snakemake's threads:/resources:), not part of the run
-            "pretrain": {**self.pretrain.model_dump(exclude={"threads", "gpus"}), "epochs": epochs,
-                         "num_views": views},
-        }
+            return RunConfig(name=name, loss=None, hparams={}, target_ema=None, model=self.model,
+                             augment=self.augment, optim=self.optim, pretrain=PretrainRun(**{**pre, "epochs": 0}))
+        m = self.methods[name]
+        method = registry.get(m.loss or name)
+        return RunConfig(
+            name=name,
+            loss=method.name,
+            hparams={**method.hparams, **m.hparams},
+            target_ema=m.target_ema if method.needs_target else None,
+            model=self.model,
+            augment=self.augment,
+            optim=self.optim if m.lr is None else self.optim.model_copy(update={"lr": m.lr}),
+            pretrain=PretrainRun(**{**pre, "epochs": self.pretrain.epochs if m.epochs is None else m.epochs,
+                                    "num_views": m.num_views or self.pretrain.num_views}),
+        )
+
+
+class PretrainRun(Strict):
+    """The part of `pretrain:` that changes a run's result (threads and GPUs are resources)."""
+
+    epochs: int = Field(ge=0)
+    batch_size: int = Field(ge=2)
+    num_views: int = Field(ge=2)
+    checkpoint_every: int = Field(ge=1)
+
+
+class RunConfig(Strict):
+    """One pretraining run, resolved: the loss and its hyper-parameters, model, augmentations, optimiser.
+
+    Plain data only at the Snakemake `params:` boundary (`to_params` / `RunConfig.model_validate`); the
+    final checkpoint and the run record store `to_params()`.
+    """
+
+    name: str
+    loss: str | None
+    hparams: dict[str, Any]
+    target_ema: float | None
+    model: ModelConfig
+    augment: AugmentConfig
+    optim: OptimConfig
+    pretrain: PretrainRun
+
+    def to_params(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @property
+    def method(self) -> registry.Method | None:
+        """The registered loss (None for the untrained `random_init`)."""
+        return registry.get(self.loss) if self.loss else None
 
 
 def _known_keys() -> list[str]:
@@ -175,7 +203,7 @@ def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
     """The params the config `p` would record for the output of `record` (None if it has no say)."""
     params, stage = record.get("params") or {}, record.get("stage")
     if stage == "pretrain" and params.get("name") in p.runs:
-        return p.run_config(params["name"])
+        return p.run_config(params["name"]).to_params()
     if stage == "evaluate":
         return p.evaluate.model_dump()
     if stage == "convert" and params.get("dataset") in p.datasets:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import provenance
-from .config import DatasetConfig, EvaluateConfig
+from .config import DatasetConfig, EvaluateConfig, RunConfig
 from .io import write_json, write_text
 
 log = logging.getLogger("jessl")
@@ -28,7 +28,7 @@ def setup_logging(logfile: str | Path | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def convert(dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: str | Path) -> None:
+def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: str | Path) -> None:
     """Raw dataset → `train.beton` and `test.beton`."""
     from .data import beton, sources
 
@@ -44,18 +44,18 @@ def convert(dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: s
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))
 
 
-def pretrain(run: dict[str, Any], train_beton: str | Path, out: str | Path, seed: int, threads: int) -> None:
+def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int) -> None:
     from .pretrain import pretrain as train
 
     t0 = time.perf_counter()
     summary = train(train_beton, out, run, seed, threads)
-    provenance.write_record(out, stage="pretrain", inputs=[train_beton], params=run, seed=seed,
+    provenance.write_record(out, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
                             wall_time_s=time.perf_counter() - t0, metrics=summary,
                             env=provenance.environment(summary["device"], threads))
-    log.info("%s: saved %s (final loss %s)", run["name"], out, summary["final_loss"])
+    log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
-def evaluate(dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
+def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
              checkpoint: str | Path | None, cfg: EvaluateConfig, out: str | Path, threads: int,
              expected_arch: str | None = None, epochs: int = 0, loss: str | None = None) -> dict[str, Any]:
     import torch
@@ -75,7 +75,7 @@ def evaluate(dataset: str, method: str, seed: int, train_beton: str | Path, test
     return entry
 
 
-def report(metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
+def report(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
            summary_json: str | Path) -> None:
     """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`)."""
     from .report import tables
@@ -92,10 +92,10 @@ def report(metrics_files: list[str | Path], order: list[str], table_csv: str | P
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
-def figures(metrics_files: list[str | Path], checkpoints: list[str | Path], order: list[str],
-            accuracy_png: str | Path, loss_png: str | Path) -> None:
-    import torch
-
+def figures(*, metrics_files: list[str | Path], checkpoints: list[str | Path], datasets: list[str],
+            order: list[str], accuracy_png: str | Path, loss_png: str | Path) -> None:
+    """Accuracy bars and loss curves; `datasets[i]` names the dataset `checkpoints[i]` was trained on."""
+    from . import checkpoint
     from .report import figures as fig
     from .report import tables
 
@@ -103,9 +103,9 @@ def figures(metrics_files: list[str | Path], checkpoints: list[str | Path], orde
     rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     fig.accuracy_bars(rows, accuracy_png)
     histories = {}
-    for ck in checkpoints:
-        c = torch.load(ck, map_location="cpu", weights_only=True)
-        histories[f"{Path(ck).parts[-4]}/{c['run']['name']} s{c['seed']}"] = c["history"]
+    for ck, dataset in zip(checkpoints, datasets, strict=True):
+        c = checkpoint.read_final(ck).describe()
+        histories[f"{dataset}/{c['name']} s{c['seed']}"] = c["history"]
     fig.loss_curves(histories, loss_png)
     provenance.write_record(accuracy_png, stage="figures", inputs=metrics_files,
                             wall_time_s=time.perf_counter() - t0)
@@ -114,24 +114,25 @@ def figures(metrics_files: list[str | Path], checkpoints: list[str | Path], orde
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message already names the problem and the fix (no traceback needed)."""
+    from .checkpoint import CheckpointError
     from .config import ConfigError
     from .data.beton import BetonError
     from .data.sources import DatasetMissingError
     from .io import DiskFullError
     from .methods.registry import UnknownMethodError
-    from .pretrain import CheckpointError, NonFiniteLossError
+    from .pretrain import NonFiniteLossError
 
     return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
             DiskFullError)
 
 
-def main(logfile: str | Path | None, stage, *args: Any, **kwargs: Any) -> None:
+def main(logfile: str | Path | None, stage, **kwargs: Any) -> None:
     """Run one stage from a workflow script: log to the rule's log, turn known errors into one clear line."""
     import sys
 
     setup_logging(logfile)
     try:
-        stage(*args, **kwargs)
+        stage(**kwargs)
     except user_errors() as err:
         log.error("error: %s", err)
         sys.exit(1)

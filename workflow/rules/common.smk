@@ -13,4 +13,4 @@ def run_info(method):
     if method == "raw_pixels":
         return {"loss": None, "epochs": 0}
     run = P.run_config(method)
-    return {"loss": run["loss"], "epochs": run["pretrain"]["epochs"]}
+    return {"loss": run.loss, "epochs": run.pretrain.epochs}

@@ -1,6 +1,5 @@
-CHECKPOINTS = expand(
-    "checkpoints/{dataset}/{method}/seed{seed}/final.pt", dataset=DATASETS, method=TRAINED, seed=P.seeds
-)
+TRAINED_RUNS = [(d, m, s) for d in DATASETS for m in TRAINED for s in P.seeds]
+CHECKPOINTS = [f"checkpoints/{d}/{m}/seed{s}/final.pt" for d, m, s in TRAINED_RUNS]
 
 
 rule pretrain:
@@ -12,7 +11,7 @@ rule pretrain:
     wildcard_constraints:
         method="|".join(TRAINED),
     params:
-        run=lambda wc: P.run_config(wc.method),
+        run=lambda wc: P.run_config(wc.method).to_params(),
     conda:
         "../../envs/jessl.yaml"
     log:

@@ -26,6 +26,7 @@ rule figures:
         loss="results/figures/loss_curves.png",
     params:
         order=P.runs,
+        datasets=[d for d, _, _ in TRAINED_RUNS],
     conda:
         "../../envs/jessl.yaml"
     log:

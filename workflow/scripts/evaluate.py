@@ -5,7 +5,8 @@ from jessl.stages import evaluate, main
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 main(
-    sm.log[0], evaluate, sm.wildcards.dataset, sm.wildcards.method, int(sm.wildcards.seed),
-    sm.input.train, sm.input.test, sm.input.get("checkpoint"), EvaluateConfig(**sm.params.cfg), sm.output[0],
-    sm.threads, expected_arch=sm.params.arch, **sm.params.info,
+    sm.log[0], evaluate, dataset=sm.wildcards.dataset, method=sm.wildcards.method, seed=int(sm.wildcards.seed),
+    train_beton=sm.input.train, test_beton=sm.input.test, checkpoint=sm.input.get("checkpoint"),
+    cfg=EvaluateConfig(**sm.params.cfg), out=sm.output[0], threads=sm.threads, expected_arch=sm.params.arch,
+    **sm.params.info,
 )

@@ -1,6 +1,8 @@
 """Rule `pretrain`: one method × dataset × seed → checkpoints/{dataset}/{method}/seed{seed}/final.pt."""
 
+from jessl.config import RunConfig
 from jessl.stages import main, pretrain
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
-main(sm.log[0], pretrain, dict(sm.params.run), sm.input[0], sm.output[0], int(sm.wildcards.seed), sm.threads)
+main(sm.log[0], pretrain, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0], out=sm.output[0],
+     seed=int(sm.wildcards.seed), threads=sm.threads)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..checkpoint import load_backbone
 from ..config import EvaluateConfig
-from ..pretrain import load_backbone
 from .features import extract
 from .knn import knn_top1
 from .linear_probe import few_label_probe, linear_probe

@@ -1,6 +1,7 @@
-"""Backbones and heads."""
+"""Backbones, heads, and the networks a method trains."""
 
+from .encoder import EmaTarget, Encoder
 from .heads import mlp
 from .resnet import ResNet, build_backbone
 
-__all__ = ["ResNet", "build_backbone", "mlp"]
+__all__ = ["EmaTarget", "Encoder", "ResNet", "build_backbone", "mlp"]

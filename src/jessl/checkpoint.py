@@ -1,0 +1,151 @@
+"""The one owner of checkpoint files: what is in them, how they are written, read, validated and described.
+
+Two kinds live in a run's folder `checkpoints/{dataset}/{method}/seed{seed}/`:
+
+- **final** (`final.pt`, format 1): the trained weights and what made them —
+  ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone`` is the
+  state dict of `jessl.models.build_backbone(backbone_arch)`; ``run`` is the resolved `RunConfig` as plain
+  data; ``history`` the mean loss per epoch.
+- **resume** (`resume.pt`, beside the final one while a run is unfinished): the whole training state every
+  `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"]}`` —
+  removed once the final checkpoint is written.
+
+Writes are atomic (`io.save_torch`); every read error is a `CheckpointError` that says how to rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .io import save_torch
+
+log = logging.getLogger("jessl.checkpoint")
+FORMAT = 1
+FINAL_KEYS = ("format", "backbone_arch", "backbone", "projector", "run", "seed", "history")
+
+
+class CheckpointError(RuntimeError):
+    """A missing, truncated, corrupt or mismatched checkpoint; the message says how to rebuild it."""
+
+
+@dataclass(frozen=True)
+class Final:
+    """A validated final checkpoint."""
+
+    path: Path
+    arch: str
+    backbone: dict[str, torch.Tensor]
+    projector: dict[str, torch.Tensor]
+    run: dict[str, Any]
+    seed: int
+    history: list[float]
+
+    def describe(self) -> dict[str, Any]:
+        """What the checkpoint says about itself, without the weights (for figures, logs, audits)."""
+        return {"path": str(self.path), "arch": self.arch, "name": self.run.get("name"),
+                "loss": self.run.get("loss"), "seed": self.seed, "epochs": len(self.history),
+                "history": list(self.history)}
+
+
+def resume_path(final: str | Path) -> Path:
+    """Where the resumable state of the run whose final checkpoint is `final` lives."""
+    return Path(final).with_name("resume.pt")
+
+
+def run_hash(run: dict[str, Any], seed: int) -> str:
+    """Identity of a run's params and seed: a resume state is only used by the run that wrote it."""
+    return hashlib.sha256(json.dumps([run, seed], sort_keys=True).encode()).hexdigest()
+
+
+def _load(path: Path) -> Any:
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint; run `snakemake {path}` to train it")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated zip, pickle errors, …
+        raise CheckpointError(
+            f"{path}: truncated or corrupt checkpoint ({type(err).__name__}: {str(err)[:120]}); delete it and "
+            "rerun `snakemake` to retrain it"
+        ) from None
+
+
+# --- final ------------------------------------------------------------------------------------------
+
+def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: nn.Module, run: dict[str, Any],
+               seed: int, history: list[float]) -> None:
+    """Write the final checkpoint atomically (key order fixed: same run → same bytes)."""
+    save_torch(path, {
+        "format": FORMAT,
+        "backbone_arch": arch,
+        "backbone": backbone.state_dict(),
+        "projector": projector.state_dict(),
+        "run": run,
+        "seed": seed,
+        "history": history,
+    })
+
+
+def read_final(path: str | Path, expected_arch: str | None = None) -> Final:
+    """Read and validate a final checkpoint (format, keys, architecture)."""
+    path = Path(path)
+    ckpt = _load(path)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or not set(FINAL_KEYS) <= set(ckpt):
+        raise CheckpointError(f"{path}: not a jessl final checkpoint (format {FORMAT}); delete it and rerun")
+    arch = ckpt["backbone_arch"]
+    if expected_arch is not None and arch != expected_arch:
+        raise CheckpointError(
+            f"{path}: trained with backbone {arch!r} but the config asks for {expected_arch!r}; "
+            "delete the checkpoint (or fix model.backbone) and rerun"
+        )
+    return Final(path, arch, ckpt["backbone"], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"])
+
+
+def load_backbone(path: str | Path, expected_arch: str | None = None) -> nn.Module:
+    """The trained backbone of a final checkpoint, in eval mode (frozen by the caller's no_grad)."""
+    from .models import build_backbone
+
+    final = read_final(path, expected_arch)
+    backbone = build_backbone(final.arch)
+    try:
+        backbone.load_state_dict(final.backbone)
+    except RuntimeError as err:
+        raise CheckpointError(
+            f"{final.path}: weights do not fit backbone {final.arch!r} ({str(err).splitlines()[0]}); "
+            "delete it and rerun"
+        ) from None
+    return backbone.eval()
+
+
+# --- resume -----------------------------------------------------------------------------------------
+
+def save_resume(final: str | Path, *, key: str, epoch: int, history: list[float], model: nn.Module,
+                optimizer: torch.optim.Optimizer, target: nn.Module | None = None) -> None:
+    state = {"run_hash": key, "epoch": epoch, "history": history, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict()}
+    if target is not None:
+        state["target"] = target.state_dict()
+    save_torch(resume_path(final), state)
+
+
+def read_resume(final: str | Path, key: str) -> dict[str, Any] | None:
+    """The resumable state of this run (`key` = `run_hash`), or None when there is none or it is another run's."""
+    path = resume_path(final)
+    if not path.exists():
+        return None
+    state = _load(path)
+    if not isinstance(state, dict) or state.get("run_hash") != key:
+        log.warning("ignoring %s: written for other params; starting afresh", path)
+        return None
+    return state
+
+
+def drop_resume(final: str | Path) -> None:
+    resume_path(final).unlink(missing_ok=True)

@@ -1,0 +1,52 @@
+"""The networks a method trains: the online encoder and, for BYOL-style methods, its EMA target."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from .heads import mlp
+from .resnet import build_backbone
+
+
+class Encoder(nn.Module):
+    """Backbone → projector (→ predictor, online network of target methods only)."""
+
+    def __init__(self, backbone: str, projector: list[int], predictor_hidden: int | None = None) -> None:
+        super().__init__()
+        self.backbone = build_backbone(backbone)
+        self.projector = mlp(self.backbone.out_dim, projector)
+        self.predictor = mlp(projector[-1], [predictor_hidden, projector[-1]]) if predictor_hidden else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Projection z, or (z, predictor(z)) when there is a predictor (one forward, as DDP requires)."""
+        z = self.projector(self.backbone(x))
+        return z if self.predictor is None else (z, self.predictor(z))
+
+
+class EmaTarget(nn.Module):
+    """The target network of BYOL-style methods: an EMA of the online backbone + projector (no predictor).
+
+    ξ ← m·ξ + (1−m)·θ after every step, with m following BYOL's cosine schedule from `base` to 1
+    (Grill et al. 2020, §3.2); BatchNorm statistics are copied. Never receives gradients.
+    """
+
+    def __init__(self, online: Encoder, base: float) -> None:
+        super().__init__()
+        self.backbone = copy.deepcopy(online.backbone).requires_grad_(False)
+        self.projector = copy.deepcopy(online.projector).requires_grad_(False)
+        self.base = base
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projector(self.backbone(x))
+
+    @torch.no_grad()
+    def step(self, online: Encoder, step: int, total_steps: int) -> None:
+        from ..methods.byol import ema_momentum, ema_update
+
+        m = ema_momentum(step, total_steps, self.base)
+        ema_update(self.backbone, online.backbone, m)
+        ema_update(self.projector, online.projector, m)
