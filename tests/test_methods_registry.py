@@ -14,8 +14,8 @@ HSIC = {"gamma": 3.0, "kernel": "imq", "scale": 1.0, "estimator": "rff", "num_fe
 EXPECTED_HPARAMS = {
     "simclr": {"temperature": 0.5, "num_negatives": None},
     "dcl": {"temperature": 0.1, "num_negatives": None},
-    "simclr_abs": {"temperature": 0.5, "num_negatives": None, "transform_positive": False},
-    "simclr_sq": {"temperature": 0.5, "num_negatives": None, "transform_positive": False},
+    "simclr_abs": {"temperature": 0.5, "num_negatives": None},
+    "simclr_sq": {"temperature": 0.5, "num_negatives": None},
     "vicreg": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4},
     "vicreg_exp": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4, "temperature": 1.0},
     "vicreg_ctr": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4, "temperature": 1.0},

@@ -40,7 +40,8 @@ def _methods(args: argparse.Namespace) -> int:
     from .methods import METHODS
 
     for name, m in METHODS.items():
-        hp = ", ".join(f"{k}={v!r}" for k, v in m.hparams.items())
+        types = m.hparam_types
+        hp = ", ".join(f"{k}={v!r} ({types[k]})" for k, v in m.hparams.items())
         print(f"{name:20s} inputs={m.inputs:7s} {hp}")
     return 0
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--params", default="params.yaml", help="flag outputs made with other params than this file")
     a.set_defaults(fn=_audit)
 
-    m = sub.add_parser("methods", help="list the registered methods and their hyper-parameters")
+    m = sub.add_parser("methods", help="list the registered methods, their hyper-parameters and allowed values")
     m.set_defaults(fn=_methods)
 
     c = sub.add_parser("check", help="validate a params file")

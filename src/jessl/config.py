@@ -84,7 +84,7 @@ class MethodConfig(Strict):
     lr: float | None = Field(None, gt=0.0, description="overrides optim.lr for this method")
     epochs: int | None = Field(None, ge=0, description="overrides pretrain.epochs for this method")
     num_views: int | None = Field(None, ge=2, description="overrides pretrain.num_views (multi-view FroSSL)")
-    target_ema: float = Field(0.99, ge=0.0, le=1.0, description="EMA base of target methods (BYOL)")
+    target_ema: float = Field(0.99, ge=0.0, lt=1.0, description="EMA base of target methods (BYOL), in [0, 1)")
 
 
 class EvaluateConfig(Strict):
@@ -117,18 +117,23 @@ class Params(Strict):
 
     @model_validator(mode="after")
     def _check_methods(self) -> Params:
+        """Each row's hyper-parameters against its loss's signature (names, types, bounds) and its
+        number of views; every problem is reported, one line each."""
+        problems = []
         for name, m in self.methods.items():
             if name in BASELINES:
                 raise ValueError(f"methods.{name}: {name!r} is a baseline; list it under `baselines`")
             method = registry.get(m.loss or name)
-            allowed = method.hparams
-            for key in m.hparams:
-                if key not in allowed:
-                    raise ValueError(
-                        f"methods.{name}.hparams.{key}: unknown hyper-parameter of {method.name!r}; "
-                        f"allowed: {', '.join(allowed) or '(none)'}"
-                    )
-            method.check_views(m.num_views or self.pretrain.num_views)
+            try:
+                method.validate_hparams(m.hparams)
+            except registry.HparamError as err:
+                problems += [f"methods.{name}.hparams.{key}: {msg}" for key, msg in err.problems.items()]
+            try:
+                method.check_views(m.num_views or self.pretrain.num_views)
+            except ValueError as err:
+                problems.append(f"{f'methods.{name}' if m.num_views else 'pretrain'}.num_views: {err}")
+        if problems:
+            raise ValueError("\n  - ".join(problems))  # `_format` gives each its own line
         return self
 
     # --- what each stage reads -------------------------------------------------------------
@@ -213,7 +218,7 @@ def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _format(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: invalid configuration ({err.error_count()} problem(s)):"]
+    lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
@@ -221,8 +226,9 @@ def _format(err: ValidationError, source: str) -> str:
             close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
             hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
             msg = f"unknown key; {hint}"
-        lines.append(f"  - {loc}: {msg}" if loc != "(top level)" else f"  - {msg}")
-    return "\n".join(lines)
+        # a top-level (model) validator may report several problems, one per "\n  - " line
+        lines += [f"  - {loc}: {msg}"] if loc != "(top level)" else [f"  - {m}" for m in msg.split("\n  - ")]
+    return "\n".join([f"{source}: invalid configuration ({len(lines)} problem(s)):", *lines])
 
 
 def validate(data: dict[str, Any], source: str = "params.yaml") -> Params:

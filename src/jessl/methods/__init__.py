@@ -1,5 +1,5 @@
 """SSL losses as pure functions, and the registry that names them."""
 
-from .registry import METHODS, Method, get
+from .registry import METHODS, HparamError, LossError, Method, get
 
-__all__ = ["METHODS", "Method", "get"]
+__all__ = ["METHODS", "HparamError", "LossError", "Method", "get"]

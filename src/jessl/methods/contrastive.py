@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .dist import full_precision, gather, world
+from .hptypes import Count, Positive
 
 Phi = Literal["abs", "sq"] | None
 
@@ -30,8 +31,8 @@ def _phi(s: torch.Tensor, phi: Phi) -> torch.Tensor:
 def simclr(
     z1: torch.Tensor,
     z2: torch.Tensor,
-    temperature: float = 0.5,
-    num_negatives: int | None = None,
+    temperature: Positive = 0.5,
+    num_negatives: Count | None = None,
     phi: Phi = None,
     transform_positive: bool = False,
     decoupled: bool = False,

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .dist import full_precision, gather
+from .hptypes import NonNegative, Positive
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d's default, as in the official Barlow Twins code
 
@@ -71,10 +72,10 @@ def _vicreg(
 def vicreg(
     z1: torch.Tensor,
     z2: torch.Tensor,
-    sim_coeff: float = 25.0,
-    std_coeff: float = 25.0,
-    cov_coeff: float = 1.0,
-    eps: float = 1e-4,
+    sim_coeff: NonNegative = 25.0,
+    std_coeff: NonNegative = 25.0,
+    cov_coeff: NonNegative = 1.0,
+    eps: Positive = 1e-4,
 ) -> torch.Tensor:
     """VICReg (Bardes et al. 2022, eq. 6) as the official code computes it.
 
@@ -89,11 +90,11 @@ def vicreg(
 def vicreg_exp(
     z1: torch.Tensor,
     z2: torch.Tensor,
-    sim_coeff: float = 25.0,
-    std_coeff: float = 25.0,
-    cov_coeff: float = 1.0,
-    eps: float = 1e-4,
-    temperature: float = 1.0,
+    sim_coeff: NonNegative = 25.0,
+    std_coeff: NonNegative = 25.0,
+    cov_coeff: NonNegative = 1.0,
+    eps: Positive = 1e-4,
+    temperature: Positive = 1.0,
     transposed: bool = False,
 ) -> torch.Tensor:
     """VICReg-exp / VICReg-ctr (Garrido et al. 2023, eqs. 11–13).
@@ -114,7 +115,7 @@ def vicreg_exp(
 
 
 @full_precision
-def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambda_param: float = 0.0051) -> torch.Tensor:
+def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambda_param: NonNegative = 0.0051) -> torch.Tensor:
     """Barlow Twins (Zbontar et al. 2021, eq. 1) as the current official code computes it.
 
     Each view is standardised per dimension over the gathered batch (BatchNorm without affine:

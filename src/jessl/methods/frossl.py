@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 
 from .dist import full_precision, gather
+from .hptypes import NonNegative
 
 
 @full_precision
-def frossl(views: Sequence[torch.Tensor], invariance_weight: float = 1.0) -> torch.Tensor:
+def frossl(views: Sequence[torch.Tensor], invariance_weight: NonNegative = 1.0) -> torch.Tensor:
     """FroSSL, the official multiview definition (Skean et al. 2024, eqs. 3 and 6).
 
     Ẑ_v = Z_v with each dimension L2-normalised over the batch (dim 0, no centring),

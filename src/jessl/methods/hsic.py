@@ -13,6 +13,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 from .dist import full_precision, gather, world
+from .hptypes import Count, NonNegative, Positive
 
 Kernel = Literal["imq", "gaussian"]
 Estimator = Literal["exact", "rff"]
@@ -118,11 +119,11 @@ def ssl_hsic(
     views: Sequence[torch.Tensor],
     targets: Sequence[torch.Tensor] | None = None,
     /,
-    gamma: float = 3.0,
+    gamma: NonNegative = 3.0,
     kernel: Kernel = "imq",
-    scale: float = 1.0,
+    scale: Positive = 1.0,
     estimator: Estimator = "rff",
-    num_features: int = 512,
+    num_features: Count = 512,
 ) -> torch.Tensor:
     """SSL-HSIC (Li et al. 2021, eq. 7): −HSIC(Z, Y) + γ·√HSIC(Z, Z), biased estimator.
 
