@@ -26,7 +26,7 @@ from torch import nn
 
 from . import checkpoint
 from .checkpoint import CheckpointError, load_backbone, resume_path
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .data import augment as aug
 from .data.beton import BetonLoader
 from .methods.feed import loss_of_views
@@ -197,7 +197,7 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
 
 def _steps_per_epoch(loader: BetonLoader, batch_size: int) -> int:
     if len(loader) == 0:
-        raise ValueError(
+        raise ConfigError(
             f"pretrain.batch_size={batch_size} is larger than the {loader.num_samples} training samples "
             "(batches drop the remainder); lower it in params.yaml"
         )

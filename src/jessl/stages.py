@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -119,18 +120,24 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .data.beton import BetonError
     from .data.sources import DatasetMissingError
     from .io import DiskFullError
-    from .methods.registry import UnknownMethodError
+    from .methods.registry import LossError, UnknownMethodError
     from .pretrain import NonFiniteLossError
 
     return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
-            DiskFullError)
+            DiskFullError, LossError)
 
 
-def main(logfile: str | Path | None, stage, **kwargs: Any) -> None:
-    """Run one stage from a workflow script: log to the rule's log, turn known errors into one clear line."""
+def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), **kwargs: Any) -> None:
+    """Run one stage from a workflow script: log to the rule's log, turn known errors into one clear line.
+
+    The run records of the rule's `outputs` go first: Snakemake has already removed the outputs, and a
+    record must never describe a file that a failed job did not write.
+    """
     import sys
 
     setup_logging(logfile)
+    for out in outputs:
+        provenance.record_path(out).unlink(missing_ok=True)
     try:
         stage(**kwargs)
     except user_errors() as err:

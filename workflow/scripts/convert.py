@@ -4,5 +4,5 @@ from jessl.config import DatasetConfig
 from jessl.stages import convert, main
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
-main(sm.log[0], convert, dataset=sm.wildcards.dataset, cfg=DatasetConfig(**sm.params.cfg),
+main(sm.log[0], convert, outputs=sm.output, dataset=sm.wildcards.dataset, cfg=DatasetConfig(**sm.params.cfg),
      train_out=sm.output.train, test_out=sm.output.test)

@@ -4,5 +4,5 @@ from jessl.config import RunConfig
 from jessl.stages import main, pretrain
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
-main(sm.log[0], pretrain, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0], out=sm.output[0],
-     seed=int(sm.wildcards.seed), threads=sm.threads)
+main(sm.log[0], pretrain, outputs=sm.output, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0],
+     out=sm.output[0], seed=int(sm.wildcards.seed), threads=sm.threads)

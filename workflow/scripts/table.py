@@ -3,5 +3,5 @@
 from jessl.stages import main, report
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
-main(sm.log[0], report, metrics_files=list(sm.input), order=list(sm.params.order), table_csv=sm.output.csv,
-     table_md=sm.output.md, summary_json=sm.output.summary)
+main(sm.log[0], report, outputs=sm.output, metrics_files=list(sm.input), order=list(sm.params.order),
+     table_csv=sm.output.csv, table_md=sm.output.md, summary_json=sm.output.summary)
