@@ -1,7 +1,7 @@
 # jessl in a container: Debian bookworm (its python3 is 3.11), the system libraries FFCV compiles
 # against, and the project installed by tools/setup.sh — the README's one install path — from the same
-# pinned files (requirements.lock, requirements-oracle.txt with --no-deps, then `-e .`). Runs as a
-# non-root user; the default command builds results/table1.csv and the figures (`snakemake --cores all`).
+# pinned files (requirements.lock; requirements-oracle.txt and requirements-data.txt with --no-deps;
+# then `-e .`). Runs as a non-root user; the default command builds results/table1.csv and the figures (`snakemake --cores all`).
 #
 # Build:   docker build -t jessl .        (or: podman build -t jessl .)
 #          tools/container.sh builds it where no registry is reachable (a debootstrapped base passed as
@@ -37,7 +37,7 @@ WORKDIR /home/jessl/jessl
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 ARG PIP_CACHE_DIR=/tmp/pip-cache
-COPY requirements.lock requirements-oracle.txt pyproject.toml ./
+COPY requirements.lock requirements-oracle.txt requirements-data.txt pyproject.toml ./
 COPY tools/setup.sh tools/setup.sh
 RUN mkdir -p src \
  && bash tools/setup.sh /opt/venv \

@@ -28,12 +28,13 @@ fi
 [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
 
 # 3. Pinned packages, only when the pins changed since the last set-up.
-want=$(cat requirements.lock requirements-oracle.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.lock requirements-oracle.txt requirements-data.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 stamp="$VENV/.jessl-setup"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   say "installing requirements.lock into $VENV (first time: a few minutes)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements.lock
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r requirements-oracle.txt
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -r requirements-oracle.txt \
+    -r requirements-data.txt
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want" > "$stamp"
 fi

@@ -27,12 +27,26 @@ class Strict(BaseModel):
 
 
 class DatasetConfig(Strict):
-    source: Literal["digits", "cifar10", "cifar100", "stl10", "folder"] = "digits"
-    root: str | None = Field(None, description="where the raw dataset lives (not used by digits)")
+    source: Literal["digits", "mnist5k", "cifar10", "cifar100", "stl10", "folder"] = "digits"
+    root: str | None = Field(None, description="where the raw dataset lives (not used by digits/mnist5k)")
     download: bool = False
     image_size: int = Field(16, ge=8, le=512)
-    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="digits/folder: held-out share")
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="digits/mnist5k/folder: held-out share")
     split_seed: int = 0
+    classes: list[int] | None = Field(None, min_length=1, description="keep only these labels (after the split)")
+    role: Literal["main", "source", "target"] = Field(
+        "main", description="main: pretrained, in table1; source: pretrained for transfer only; target: probed only")
+
+    @field_validator("classes")
+    @classmethod
+    def _distinct_labels(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and (len(set(v)) != len(v) or min(v) < 0):
+            raise ValueError(f"need distinct labels >= 0, got {v}")
+        return v
+
+    def data_params(self) -> dict[str, Any]:
+        """What the converted data depends on (the role only decides what is done with it)."""
+        return self.model_dump(mode="json", exclude={"role"})
 
 
 class AugmentConfig(Strict):
@@ -72,6 +86,15 @@ class PretrainConfig(Strict):
     batch_size: int = Field(128, ge=2)
     num_views: int = Field(2, ge=2)
     checkpoint_every: int = Field(1, ge=1, description="epochs between resumable checkpoints")
+    keep_epochs: list[int] = Field(
+        default_factory=list, description="also keep checkpoints at these % of each run's epochs (convergence)")
+
+    @field_validator("keep_epochs")
+    @classmethod
+    def _keep_percent(cls, v: list[int]) -> list[int]:
+        if any(not 0 < q < 100 for q in v) or len(set(v)) != len(v):
+            raise ValueError(f"need distinct percentages in (0, 100), got {v} (100 % is the final checkpoint)")
+        return sorted(v)
     threads: int = Field(2, ge=1, description="Snakemake `threads:` of a pretraining job")
     gpus: int = Field(0, ge=0, description="Snakemake `resources: gpu=` of a pretraining job")
 
@@ -93,7 +116,16 @@ class EvaluateConfig(Strict):
     linear_c: float = Field(1.0, gt=0.0, description="inverse L2 strength of the logistic probe")
     few_shot_per_class: int = Field(10, ge=1)
     few_shot_repeats: int = Field(5, ge=1)
+    label_fractions: list[float] = Field(
+        default_factory=list, description="% of training labels for extra linear probes (semi-supervised view)")
     batch_size: int = Field(512, ge=1)
+
+    @field_validator("label_fractions")
+    @classmethod
+    def _percent(cls, v: list[float]) -> list[float]:
+        if any(not 0 < f < 100 for f in v) or len(set(v)) != len(v):
+            raise ValueError(f"need distinct percentages in (0, 100), got {v} (100 % is the linear probe)")
+        return v
 
 
 class Params(Strict):
@@ -106,6 +138,8 @@ class Params(Strict):
     optim: OptimConfig = OptimConfig()
     pretrain: PretrainConfig = PretrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
+    transfer: dict[str, list[str]] = Field(
+        default_factory=dict, description="pretraining dataset → datasets its frozen backbones are probed on")
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -137,16 +171,45 @@ class Params(Strict):
         return self
 
     # --- what each stage reads -------------------------------------------------------------
+    @model_validator(mode="after")
+    def _check_transfer(self) -> Params:
+        if not self.table_datasets:
+            raise ValueError("datasets: none has role main; table1 needs at least one (role: main is the default)")
+        for src, targets in self.transfer.items():
+            if src not in self.pretrain_datasets:
+                raise ValueError(f"transfer.{src}: not a dataset that is pretrained on; pretrained: "
+                                 f"{', '.join(self.pretrain_datasets)} (role main or source)")
+            for t in targets:
+                if t not in self.datasets or t == src:
+                    raise ValueError(f"transfer.{src}: target {t!r} must be another dataset under `datasets`")
+            if len(set(targets)) != len(targets):
+                raise ValueError(f"transfer.{src}: a target is listed twice: {targets}")
+        return self
+
     @property
     def runs(self) -> list[str]:
         """Table rows: the baselines first, then the methods."""
         return [*self.baselines, *self.methods]
 
+    @property
+    def pretrain_datasets(self) -> list[str]:
+        """Datasets the methods are pretrained on (roles main and source)."""
+        return [d for d, c in self.datasets.items() if c.role != "target"]
+
+    @property
+    def table_datasets(self) -> list[str]:
+        """Datasets of table1 (role main): pretrained on and probed on their own test split."""
+        return [d for d, c in self.datasets.items() if c.role == "main"]
+
+    @property
+    def transfer_pairs(self) -> list[tuple[str, str]]:
+        return [(s, t) for s, ts in self.transfer.items() for t in ts]
+
     def run_config(self, name: str) -> RunConfig:
         """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`)."""
         if name == "raw_pixels":
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
-        pre = self.pretrain.model_dump(exclude={"threads", "gpus"})  # resources, not part of the run
+        pre = self.pretrain.model_dump(exclude={"threads", "gpus", "keep_epochs"})  # not part of the run's result
         if name == "random_init":
             return RunConfig(name=name, loss=None, hparams={}, target_ema=None, model=self.model,
                              augment=self.augment, optim=self.optim, pretrain=PretrainRun(**{**pre, "epochs": 0}))
@@ -212,7 +275,7 @@ def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
     if stage == "evaluate":
         return p.evaluate.model_dump()
     if stage == "convert" and params.get("dataset") in p.datasets:
-        cfg = p.datasets[params["dataset"]].model_dump(mode="json")
+        cfg = p.datasets[params["dataset"]].data_params()
         return {"dataset": params["dataset"], **cfg, "split": params.get("split")}
     return None
 

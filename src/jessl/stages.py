@@ -39,7 +39,7 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
     for split, out in (("train", train_out), ("test", test_out)):
         beton.write_beton(splits[split], out)
         provenance.write_record(out, stage="convert", inputs=raw,
-                                params={"dataset": dataset, **cfg.model_dump(mode="json"), "split": split},
+                                params={"dataset": dataset, **cfg.data_params(), "split": split},
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))

@@ -4,7 +4,7 @@ rule convert:
         train="data/{dataset}/train.beton",
         test="data/{dataset}/test.beton",
     params:
-        cfg=lambda wc: P.datasets[wc.dataset].model_dump(mode="json"),
+        cfg=lambda wc: P.datasets[wc.dataset].data_params(),
     conda:
         "../../envs/jessl.yaml"
     log:

