@@ -170,3 +170,56 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     assert summaries[0]["steps_per_epoch"] == 5
     assert summaries[0]["loss_history"] != summaries[1]["loss_history"]  # different shards, local losses
     load_backbone(out)
+
+
+def test_kept_checkpoints_are_the_weights_at_those_epochs_and_survive_a_resume(tmp_path, small_betons, monkeypatch):
+    from jessl import checkpoint
+    from jessl import pretrain as loop
+
+    run = tiny_run(epochs=4)
+    out = tmp_path / "full" / "final.pt"
+    pretrain(small_betons[0], out, run, seed=0, threads=1, keep=[25, 50])
+    k25, k50, final = (checkpoint.read_final(p) for p in (checkpoint.kept_path(out, 25),
+                                                           checkpoint.kept_path(out, 50), out))
+    assert len(k25.history) == 1 and k50.history == final.history[:2] and len(final.history) == 4
+    assert not torch.equal(k25.backbone["stem.0.weight"], final.backbone["stem.0.weight"])
+    assert not (out.parent / ".keep").exists() and not resume_path(out).exists()
+
+    # a run interrupted after epoch 2 (resume state + staged kept checkpoints), then resumed: the same bytes
+    real_epoch, calls = loop._epoch, {"n": 0}
+
+    def interrupted(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kw)
+
+    again = tmp_path / "again" / "final.pt"
+    monkeypatch.setattr(loop, "_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(small_betons[0], again, run, seed=0, threads=1, keep=[25, 50])
+    monkeypatch.setattr(loop, "_epoch", real_epoch)
+    assert resume_path(again).exists() and not checkpoint.kept_path(again, 25).exists()
+    summary = pretrain(small_betons[0], again, run, seed=0, threads=1, keep=[25, 50])
+    assert summary["resumed_from_epoch"] == 2
+    for q in (25, 50):
+        assert checkpoint.kept_path(again, q).read_bytes() == checkpoint.kept_path(out, q).read_bytes()
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_a_kept_checkpoint_a_resumed_run_cannot_provide_is_a_clear_error(tmp_path, small_betons):
+    from jessl import checkpoint
+
+    run = tiny_run(epochs=2)
+    out = tmp_path / "final.pt"
+    pretrain(small_betons[0], out, run, seed=0, threads=1)
+    # fake an interruption after epoch 1 of a run that did not keep anything
+    state = checkpoint.read_final(out)
+    from jessl.pretrain import Trainer
+
+    trainer = Trainer.build(run, 0, torch.device("cpu"), 0, 1)
+    checkpoint.save_resume(out, key=checkpoint.run_hash(run.to_params(), 0), epoch=1, history=state.history[:1],
+                           model=trainer.model, optimizer=trainer.optimizer)
+    out.unlink()
+    with pytest.raises(checkpoint.CheckpointError, match=r"pct50.pt: not written by this run.*delete .*resume.pt"):
+        pretrain(small_betons[0], out, run, seed=0, threads=1, keep=[50])

@@ -6,6 +6,9 @@ Two kinds live in a run's folder `checkpoints/{dataset}/{method}/seed{seed}/`:
   ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone`` is the
   state dict of `jessl.models.build_backbone(backbone_arch)`; ``run`` is the resolved `RunConfig` as plain
   data; ``history`` the mean loss per epoch.
+- **kept** (`keep/pct{q}.pt`): the same layout as final, at q % of the run's epochs (`pretrain.keep_epochs`),
+  for convergence curves. Staged in `.keep/` while the run is unfinished (Snakemake removes a job's declared
+  outputs before it reruns; a resumed run still has them there) and moved into place at the end.
 - **resume** (`resume.pt`, beside the final one while a run is unfinished): the whole training state every
   `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"]}`` —
   removed once the final checkpoint is written.
@@ -122,6 +125,42 @@ def load_backbone(path: str | Path, expected_arch: str | None = None) -> nn.Modu
             "delete it and rerun"
         ) from None
     return backbone.eval()
+
+
+# --- kept (convergence) ------------------------------------------------------------------------------
+
+def kept_path(final: str | Path, pct: int) -> Path:
+    """The checkpoint kept at `pct` % of the run's epochs."""
+    return Path(final).parent / "keep" / f"pct{pct}.pt"
+
+
+def kept_epoch(pct: int, epochs: int) -> int:
+    """The epoch at which the `pct` % checkpoint is taken (0 = the initial weights)."""
+    return round(pct * epochs / 100)
+
+
+def _staged(final: str | Path, pct: int) -> Path:
+    return Path(final).parent / ".keep" / f"pct{pct}.pt"
+
+
+def stage_kept(final: str | Path, pct: int, **content: Any) -> None:
+    """Write the `pct` % checkpoint (arguments of `save_final`) where a resumed run will still find it."""
+    save_final(_staged(final, pct), **content)
+
+
+def publish_kept(final: str | Path, pcts: list[int], resumed_from: int | None) -> None:
+    """Move every staged kept checkpoint to its declared place (atomic renames)."""
+    for pct in pcts:
+        staged = _staged(final, pct)
+        if not staged.exists():
+            raise CheckpointError(
+                f"{kept_path(final, pct)}: not written by this run (resumed from epoch {resumed_from} with a "
+                f"resume state made before keep_epochs listed {pct} %); delete {resume_path(final)} and rerun"
+            )
+        kept_path(final, pct).parent.mkdir(parents=True, exist_ok=True)
+        staged.replace(kept_path(final, pct))
+    if _staged(final, 0).parent.exists() and not any(_staged(final, 0).parent.iterdir()):
+        _staged(final, 0).parent.rmdir()
 
 
 # --- resume -----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,8 +119,9 @@ class Trainer:
 
 
 def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[str, Any], seed: int,
-             threads: int = 1) -> dict[str, Any]:
-    """Train `run` (a `RunConfig`, or its `to_params()`) and save the final checkpoint `out` atomically.
+             threads: int = 1, keep: Sequence[int] = ()) -> dict[str, Any]:
+    """Train `run` (a `RunConfig`, or its `to_params()`) and save the final checkpoint `out` atomically,
+    and the checkpoints at `keep` % of the epochs (`checkpoint.kept_path`).
 
     Returns a summary (epochs, final loss, throughput, whether it resumed).
     """
@@ -137,6 +138,9 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
             trainer.restore(state)
             log.info("resuming %s from epoch %d/%d (%s)", run.name, start, pre.epochs, resume_path(out))
         t0, seen, steps = time.perf_counter(), 0, 0
+        keep_at = {pct: checkpoint.kept_epoch(pct, pre.epochs) for pct in keep}
+        if start == 0 and rank == 0:
+            _keep(trainer, out, keep_at, 0, history, seed)
         if pre.epochs > start:
             loader = BetonLoader(train_beton, pre.batch_size // world, workers=threads, shuffle=True, seed=seed,
                                  drop_last=True, distributed=world > 1)
@@ -147,6 +151,8 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
                 history.append(mean_loss)
                 seen += n * world
                 done = epoch + 1
+                if rank == 0:
+                    _keep(trainer, out, keep_at, done, history, seed)
                 if rank == 0 and done % pre.checkpoint_every == 0 and done < pre.epochs:
                     checkpoint.save_resume(out, key=key, epoch=done, history=history, model=trainer.model,
                                            optimizer=trainer.optimizer, target=trainer.target)
@@ -155,6 +161,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         if rank == 0:
             checkpoint.save_final(out, arch=run.model.backbone, backbone=trainer.model.backbone,
                                   projector=trainer.model.projector, run=run.to_params(), seed=seed, history=history)
+            checkpoint.publish_kept(out, sorted(keep_at), start if state is not None else None)
             checkpoint.drop_resume(out)
     return {
         "epochs": pre.epochs,
@@ -166,6 +173,16 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         "device": str(device),
         "world_size": world,
     }
+
+
+def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, history: list[float],
+          seed: int) -> None:
+    """Stage the kept checkpoints due after `epoch` epochs (0: the initial weights)."""
+    for pct, at in keep_at.items():
+        if at == epoch:
+            checkpoint.stage_kept(out, pct, arch=trainer.run.model.backbone, backbone=trainer.model.backbone,
+                                  projector=trainer.model.projector, run=trainer.run.to_params(), seed=seed,
+                                  history=list(history))
 
 
 def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: int, bar,
