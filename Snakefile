@@ -14,24 +14,33 @@ from jessl.config import validate  # noqa: E402
 configfile: "params.yaml"
 
 P = validate(config, "params.yaml")  # every key checked once, before any job starts
-DATASETS = list(P.datasets)
+DATASETS = list(P.datasets)  # converted
+PRETRAINED = P.pretrain_datasets  # methods pretrained on these (roles main, source)
+TABLE = P.table_datasets  # table1: pretrained on and probed on themselves (role main)
 TRAINED = ["random_init", *P.methods] if "random_init" in P.baselines else list(P.methods)
+KEEP = P.pretrain.keep_epochs  # % of the epochs at which checkpoints are kept (convergence)
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
+    source="|".join(PRETRAINED),
+    target="|".join(DATASETS),
     method="|".join(P.runs),
     seed=r"\d+",
+    pct=r"\d+",
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
 
 
 rule all:
+    """Everything: table1 and its figures, transfer, spectrum, convergence, and their figures."""
     default_target: True
     input:
         rules.report_all.input,
+        rules.analysis_all.input,

@@ -127,6 +127,20 @@ def load_backbone(path: str | Path, expected_arch: str | None = None) -> nn.Modu
     return backbone.eval()
 
 
+def load_projector(path: str | Path) -> nn.Module:
+    """The trained projector of a final checkpoint (input: the backbone's features), in eval mode."""
+    from .models import build_backbone, mlp
+
+    final = read_final(path)
+    projector = mlp(build_backbone(final.arch).out_dim, list(final.run["model"]["projector"]))
+    try:
+        projector.load_state_dict(final.projector)
+    except RuntimeError as err:
+        raise CheckpointError(f"{final.path}: projector weights do not fit its recorded dims "
+                              f"({str(err).splitlines()[0]}); delete it and rerun") from None
+    return projector.eval()
+
+
 # --- kept (convergence) ------------------------------------------------------------------------------
 
 def kept_path(final: str | Path, pct: int) -> Path:

@@ -45,35 +45,58 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))
 
 
-def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int) -> None:
+def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int,
+             keep: list[int] | None = None, kept: list[str | Path] | None = None) -> None:
+    """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs."""
+    from .checkpoint import kept_path
     from .pretrain import pretrain as train
 
+    keep, kept = list(keep or []), [Path(k) for k in kept or []]
+    if kept != [kept_path(out, q) for q in keep]:
+        raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
     t0 = time.perf_counter()
-    summary = train(train_beton, out, run, seed, threads)
-    provenance.write_record(out, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
-                            wall_time_s=time.perf_counter() - t0, metrics=summary,
-                            env=provenance.environment(summary["device"], threads))
+    summary = train(train_beton, out, run, seed, threads, keep)
+    for path in [out, *kept]:
+        provenance.write_record(path, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
+                                wall_time_s=time.perf_counter() - t0, metrics=summary,
+                                env=provenance.environment(summary["device"], threads))
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
 def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
              checkpoint: str | Path | None, cfg: EvaluateConfig, out: str | Path, threads: int,
-             expected_arch: str | None = None, epochs: int = 0, loss: str | None = None) -> dict[str, Any]:
+             expected_arch: str | None = None, epochs: int = 0, loss: str | None = None,
+             spectrum_out: str | Path | None = None, tags: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Probe a frozen backbone (or the raw pixels): metrics JSON at `out` and, if asked, the spectrum of
+    its features and projections at `spectrum_out`. `dataset` is the probed dataset, `tags` extra facts
+    of the entry (the source dataset of a transfer, the epoch of a kept checkpoint)."""
     import torch
 
     from .evaluate.run import evaluate as run_eval
 
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch)
-    entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, "metrics": metrics}
-    write_json(out, entry)
+    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None)
+    entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
+             "metrics": metrics}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])
-    provenance.write_record(out, stage="evaluate", inputs=inputs, params=cfg.model_dump(), seed=seed,
-                            wall_time_s=time.perf_counter() - t0, metrics=metrics,
-                            env=provenance.environment("cpu", threads))
+    outputs = [(out, entry, metrics)]
+    if spectrum_out is not None:
+        outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k != "metrics"}, **spectrum}, None))
+    for path, content, m in outputs:
+        write_json(path, content)
+        provenance.write_record(path, stage="evaluate", inputs=inputs, params=cfg.model_dump(), seed=seed,
+                                wall_time_s=time.perf_counter() - t0, metrics=m,
+                                env=provenance.environment("cpu", threads))
     log.info("%s/%s/seed%d: %s", dataset, method, seed, metrics)
     return entry
+
+
+def evaluate_kept(*, checkpoints: list[str | Path], outs: list[str | Path], spectrum_outs: list[str | Path],
+                  infos: list[dict[str, Any]], **common: Any) -> None:
+    """`evaluate` for each checkpoint kept during one run (one job: the imports and the data load once)."""
+    for ck, out, spec, info in zip(checkpoints, outs, spectrum_outs, infos, strict=True):
+        evaluate(checkpoint=ck, out=out, spectrum_out=spec, **info, **common)
 
 
 def report(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
@@ -111,6 +134,63 @@ def figures(*, metrics_files: list[str | Path], checkpoints: list[str | Path], d
     provenance.write_record(accuracy_png, stage="figures", inputs=metrics_files,
                             wall_time_s=time.perf_counter() - t0)
     provenance.write_record(loss_png, stage="figures", inputs=checkpoints, wall_time_s=time.perf_counter() - t0)
+
+
+def _record_all(outputs: list[str | Path], inputs: list[str | Path], params: dict[str, Any], t0: float) -> None:
+    for out in outputs:
+        provenance.write_record(out, stage="report", inputs=inputs, params=params,
+                                wall_time_s=time.perf_counter() - t0)
+
+
+def transfer_table(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path,
+                   table_md: str | Path, figure: str | Path) -> None:
+    """Transfer evaluations → results/table2_transfer.{csv,md} and a bar chart."""
+    from .report import figures as fig
+    from .report import tables
+
+    t0 = time.perf_counter()
+    rows = tables.transfer_rows(tables.read_metrics(metrics_files), order)
+    write_text(table_csv, tables.transfer_csv(rows))
+    write_text(table_md, tables.transfer_markdown(rows))
+    fig.transfer_bars(rows, figure)
+    _record_all([table_csv, table_md, figure], list(metrics_files), {"order": order}, t0)
+    log.info("wrote %s (%d rows)", table_csv, len(rows))
+
+
+def spectrum_table(*, spectrum_files: list[str | Path], order: list[str], table_csv: str | Path,
+                   table_md: str | Path, figure: str | Path) -> None:
+    """Spectra of the final checkpoints → results/table3_spectrum.{csv,md} and the eigenvalue figure."""
+    from .report import figures as fig
+    from .report import tables
+
+    t0 = time.perf_counter()
+    entries = tables.read_metrics(spectrum_files)
+    rows = tables.spectrum_rows(entries, order)
+    write_text(table_csv, tables.spectrum_csv(rows))
+    write_text(table_md, tables.spectrum_markdown(rows))
+    fig.spectrum(entries, figure)
+    _record_all([table_csv, table_md, figure], list(spectrum_files), {"order": order}, t0)
+    log.info("wrote %s (%d rows)", table_csv, len(rows))
+
+
+def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], order: list[str],
+                table_csv: str | Path, figure: str | Path) -> None:
+    """Evaluations of the kept and final checkpoints → results/convergence.csv and accuracy vs epoch."""
+    from .report import figures as fig
+    from .report import tables
+
+    t0 = time.perf_counter()
+    final = tables.read_metrics(final_files)
+    rows = tables.convergence_rows(tables.read_metrics(kept_files), final, order)
+    write_text(table_csv, tables.convergence_csv(rows))
+    untrained: dict[str, dict[str, list[float]]] = {}
+    for e in final:
+        if e["method"] == "random_init":
+            for key in ("linear_top1", "fewshot_top1", "knn_top1"):
+                untrained.setdefault(e["dataset"], {}).setdefault(key, []).append(e["metrics"][key])
+    fig.convergence(rows, figure, {d: {k: sum(v) / len(v) for k, v in ks.items()} for d, ks in untrained.items()})
+    _record_all([table_csv, figure], [*kept_files, *final_files], {"order": order}, t0)
+    log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

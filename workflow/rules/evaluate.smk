@@ -1,14 +1,22 @@
 EVALUATIONS = expand(
-    "results/eval/{dataset}/{method}/seed{seed}/metrics.json", dataset=DATASETS, method=P.runs, seed=P.seeds
+    "results/eval/{dataset}/{method}/seed{seed}/metrics.json", dataset=TABLE, method=P.runs, seed=P.seeds
+)
+SPECTRA = [e.replace("metrics.json", "spectrum.json") for e in EVALUATIONS]
+KEPT_EVALUATIONS = expand(
+    "results/convergence/{dataset}/{method}/seed{seed}/pct{pct}.json",
+    dataset=TABLE, method=list(P.methods), seed=P.seeds, pct=KEEP,
 )
 
 
 rule evaluate:
-    """Frozen backbone (or raw pixels) → linear, few-label, k-NN top-1 and RankMe."""
+    """Frozen backbone (or raw pixels) → linear, few-label, k-NN top-1, RankMe; spectrum of features/projections."""
     input:
         unpack(evaluate_inputs),
     output:
-        "results/eval/{dataset}/{method}/seed{seed}/metrics.json",
+        metrics="results/eval/{dataset}/{method}/seed{seed}/metrics.json",
+        spectrum="results/eval/{dataset}/{method}/seed{seed}/spectrum.json",
+    wildcard_constraints:
+        dataset="|".join(TABLE),
     params:
         cfg=P.evaluate.model_dump(),
         arch=P.model.backbone,
@@ -22,6 +30,31 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+rule evaluate_kept:
+    """The checkpoints kept during one run → the same probes each (accuracy vs epoch: convergence)."""
+    input:
+        train="data/{dataset}/train.beton",
+        test="data/{dataset}/test.beton",
+        checkpoints=expand("checkpoints/{{dataset}}/{{method}}/seed{{seed}}/keep/pct{pct}.pt", pct=KEEP),
+    output:
+        metrics=expand("results/convergence/{{dataset}}/{{method}}/seed{{seed}}/pct{pct}.json", pct=KEEP),
+        spectrum=expand("results/convergence/{{dataset}}/{{method}}/seed{{seed}}/pct{pct}.spectrum.json", pct=KEEP),
+    wildcard_constraints:
+        dataset="|".join(TABLE),
+    params:
+        cfg=P.evaluate.model_dump(),
+        arch=P.model.backbone,
+        info=lambda wc: [kept_info(wc.method, pct) for pct in KEEP],
+    conda:
+        "../../envs/jessl.yaml"
+    log:
+        "logs/evaluate_kept/{dataset}/{method}/seed{seed}.log",
+    threads: 1
+    script:
+        "../scripts/evaluate_kept.py"
+
+
 rule evaluate_all:
     input:
         EVALUATIONS,
+        KEPT_EVALUATIONS,

@@ -1,4 +1,4 @@
-TRAINED_RUNS = [(d, m, s) for d in DATASETS for m in TRAINED for s in P.seeds]
+TRAINED_RUNS = [(d, m, s) for d in PRETRAINED for m in TRAINED for s in P.seeds]
 CHECKPOINTS = [f"checkpoints/{d}/{m}/seed{s}/final.pt" for d, m, s in TRAINED_RUNS]
 
 
@@ -7,11 +7,14 @@ rule pretrain:
     input:
         "data/{dataset}/train.beton",
     output:
-        "checkpoints/{dataset}/{method}/seed{seed}/final.pt",
+        final="checkpoints/{dataset}/{method}/seed{seed}/final.pt",
+        kept=expand("checkpoints/{{dataset}}/{{method}}/seed{{seed}}/keep/pct{pct}.pt", pct=KEEP),
     wildcard_constraints:
+        dataset="|".join(PRETRAINED),
         method="|".join(TRAINED),
     params:
         run=lambda wc: P.run_config(wc.method).to_params(),
+        keep=KEEP,
     conda:
         "../../envs/jessl.yaml"
     log:

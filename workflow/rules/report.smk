@@ -3,7 +3,7 @@ rule table:
     input:
         EVALUATIONS,
     output:
-        csv="results/table1.csv",
+        csv=report("results/table1.csv", caption="../report/table1.rst", category="1. table1"),
         md="results/table1.md",
         summary="results/summary.json",
     params:
@@ -22,8 +22,8 @@ rule figures:
         metrics=EVALUATIONS,
         checkpoints=CHECKPOINTS,
     output:
-        accuracy="results/figures/accuracy.png",
-        loss="results/figures/loss_curves.png",
+        accuracy=report("results/figures/accuracy.png", caption="../report/accuracy.rst", category="1. table1"),
+        loss=report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="1. table1"),
     params:
         order=P.runs,
         datasets=[d for d, _, _ in TRAINED_RUNS],
@@ -36,6 +36,70 @@ rule figures:
 
 
 rule report_all:
+    """table1 and its figures: the fast target."""
     input:
         rules.table.output,
         rules.figures.output,
+
+
+rule table_transfer:
+    """Transfer evaluations → results/table2_transfer.csv (+ .md) and figures/transfer.png."""
+    input:
+        TRANSFERS,
+    output:
+        csv=report("results/table2_transfer.csv", caption="../report/transfer.rst", category="2. transfer"),
+        md="results/table2_transfer.md",
+        figure=report("results/figures/transfer.png", caption="../report/transfer.rst", category="2. transfer"),
+    params:
+        order=P.runs,
+    conda:
+        "../../envs/jessl.yaml"
+    log:
+        "logs/report/table_transfer.log",
+    script:
+        "../scripts/analysis.py"
+
+
+rule table_spectrum:
+    """Spectra of the final checkpoints → results/table3_spectrum.csv (+ .md) and figures/spectrum.png."""
+    input:
+        SPECTRA,
+    output:
+        csv=report("results/table3_spectrum.csv", caption="../report/spectrum.rst", category="3. spectrum"),
+        md="results/table3_spectrum.md",
+        figure=report("results/figures/spectrum.png", caption="../report/spectrum.rst", category="3. spectrum"),
+    params:
+        order=P.runs,
+    conda:
+        "../../envs/jessl.yaml"
+    log:
+        "logs/report/table_spectrum.log",
+    script:
+        "../scripts/analysis.py"
+
+
+rule convergence:
+    """Kept-checkpoint evaluations (+ the final ones) → results/convergence.csv and figures/convergence.png."""
+    input:
+        kept=KEPT_EVALUATIONS,
+        final=[e for e in EVALUATIONS if "/raw_pixels/" not in e],  # random_init: the untrained reference
+    output:
+        csv=report("results/convergence.csv", caption="../report/convergence.rst", category="4. convergence"),
+        figure=report("results/figures/convergence.png", caption="../report/convergence.rst",
+                      category="4. convergence"),
+    params:
+        order=P.runs,
+    conda:
+        "../../envs/jessl.yaml"
+    log:
+        "logs/report/convergence.log",
+    script:
+        "../scripts/analysis.py"
+
+
+rule analysis_all:
+    """Transfer, spectrum and convergence (each only where params.yaml configures it)."""
+    input:
+        rules.table_spectrum.output,
+        rules.table_transfer.output if P.transfer_pairs else [],
+        rules.convergence.output if KEEP else [],

@@ -34,3 +34,13 @@ def few_label_probe(train_x, train_y, test_x, test_y, per_class: int, repeats: i
         idx = few_label_indices(train_y, per_class, seed=r)
         accs.append(linear_probe(train_x[idx], train_y[idx], test_x, test_y, c))
     return float(np.mean(accs)), float(np.std(accs))
+
+
+def fraction_indices(labels: np.ndarray, pct: float, seed: int) -> np.ndarray:
+    """A stratified `pct` % of the training indices (at least one per class), drawn with a fixed seed."""
+    rng = np.random.default_rng(seed)
+    picks = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        picks.append(rng.choice(idx, max(1, round(len(idx) * pct / 100)), replace=False))
+    return np.sort(np.concatenate(picks))

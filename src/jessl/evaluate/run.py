@@ -1,26 +1,30 @@
-"""One evaluation job: features once, then every probe on them."""
+"""One evaluation job: frozen features once, then every probe on them (and, if asked, their spectrum).
+
+What each number measures: the backbone is frozen (weights loaded, eval mode, no gradients); the probes
+are fitted on the `train_beton` split only, and the `test_beton` split is used only to score them.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from ..checkpoint import load_backbone
+import numpy as np
+import torch
+
+from ..checkpoint import load_backbone, load_projector
 from ..config import EvaluateConfig
 from .features import extract
 from .knn import knn_top1
-from .linear_probe import few_label_probe, linear_probe
+from .linear_probe import few_label_probe, fraction_indices, linear_probe
 from .spectrum import rankme
+from .spectrum import summary as spectrum_summary
 
 
-def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | Path | None,
-             cfg: EvaluateConfig, expected_arch: str | None = None) -> dict[str, Any]:
-    """Linear, few-label and k-NN top-1 (%) on the test split, and RankMe of the test features."""
-    backbone = None if checkpoint is None else load_backbone(checkpoint, expected_arch)
-    trx, try_ = extract(backbone, train_beton, cfg.batch_size)
-    tex, tey = extract(backbone, test_beton, cfg.batch_size)
+def probes(trx: np.ndarray, try_: np.ndarray, tex: np.ndarray, tey: np.ndarray, cfg: EvaluateConfig) -> dict[str, Any]:
+    """Linear, few-label, k-NN (and label-fraction) top-1 (%) on the test split; RankMe of the test features."""
     few_mean, few_std = few_label_probe(trx, try_, tex, tey, cfg.few_shot_per_class, cfg.few_shot_repeats, cfg.linear_c)
-    return {
+    metrics = {
         "linear_top1": round(linear_probe(trx, try_, tex, tey, cfg.linear_c), 2),
         "fewshot_top1": round(few_mean, 2),
         "fewshot_std": round(few_std, 2),
@@ -30,3 +34,25 @@ def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | 
         "n_train": int(len(trx)),
         "n_test": int(len(tex)),
     }
+    for pct in cfg.label_fractions:
+        idx = fraction_indices(try_, pct, seed=0)
+        metrics[f"linear_{pct:g}pct_top1"] = round(linear_probe(trx[idx], try_[idx], tex, tey, cfg.linear_c), 2)
+    return metrics
+
+
+def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | Path | None,
+             cfg: EvaluateConfig, expected_arch: str | None = None,
+             spectrum: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(probe metrics, spectrum of the train-split features and projections — or None unless asked)."""
+    backbone = None if checkpoint is None else load_backbone(checkpoint, expected_arch)
+    trx, try_ = extract(backbone, train_beton, cfg.batch_size)
+    tex, tey = extract(backbone, test_beton, cfg.batch_size)
+    metrics = probes(trx, try_, tex, tey, cfg)
+    if not spectrum:
+        return metrics, None
+    spec = {"features": spectrum_summary(trx), "projector": None}
+    if checkpoint is not None:
+        with torch.no_grad():
+            z = load_projector(checkpoint)(torch.from_numpy(trx)).numpy()
+        spec["projector"] = spectrum_summary(z)
+    return metrics, spec

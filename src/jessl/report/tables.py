@@ -72,3 +72,128 @@ def to_markdown(rows: list[dict[str, Any]], title: str = "Table 1") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# --- transfer (table 2) ------------------------------------------------------------------------------
+
+PROBES = (("linear_top1", "linear"), ("fewshot_top1", "few-label"), ("knn_top1", "k-NN"))
+
+
+def _mean(vals: list[float]) -> float:
+    return round(statistics.fmean(vals), 2)
+
+
+def transfer_rows(entries: list[dict[str, Any]], order: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per method; columns `{source}_to_{target}_{probe}` (top-1 %, mean over seeds) per transfer pair."""
+    rank = {m: i for i, m in enumerate(order or [])}
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for e in entries:
+        groups.setdefault(e["method"], {}).setdefault(f"{e['source']}_to_{e['dataset']}", []).append(e)
+    rows = []
+    for method, by_pair in sorted(groups.items(), key=lambda kv: (rank.get(kv[0], 1e9), kv[0])):
+        row: dict[str, Any] = {"method": method}
+        for pair in sorted(by_pair):
+            for key, _ in PROBES:
+                row[f"{pair}_{key}"] = _mean([e["metrics"][key] for e in by_pair[pair]])
+        row["seeds"] = ";".join(sorted({str(e["seed"]) for es in by_pair.values() for e in es}))
+        rows.append(row)
+    return rows
+
+
+def transfer_pairs(rows: list[dict[str, Any]]) -> list[str]:
+    """The `{source}_to_{target}` column groups of transfer rows."""
+    return sorted({k.removesuffix(f"_{key}") for r in rows for k in r for key, _ in PROBES if k.endswith(f"_{key}")})
+
+
+def transfer_csv(rows: list[dict[str, Any]]) -> str:
+    cols = ["method"] + [f"{p}_{k}" for p in transfer_pairs(rows) for k, _ in PROBES] + ["seeds"]
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def transfer_markdown(rows: list[dict[str, Any]]) -> str:
+    pairs = transfer_pairs(rows)
+    head = ["method"] + [f"{p.replace('_to_', ' → ')} {label} %" for p in pairs for _, label in PROBES]
+    lines = ["# Table 2: transfer", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["method"]] + [f"{r[f'{p}_{k}']:.2f}" if f"{p}_{k}" in r else "" for p in pairs for k, _ in PROBES]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "source → target: backbone pretrained on the source and frozen; every probe is fitted on the "
+              "target's train split and scored on its test split (top-1 %). `raw_pixels` probes the target's "
+              "pixels; `random_init` is the untrained backbone.", ""]
+    return "\n".join(lines)
+
+
+# --- spectrum (table 3) ------------------------------------------------------------------------------
+
+SPECTRUM_COLUMNS = ["dataset", "method", "features_dim", "features_rankme", "features_collapsed",
+                    "projector_dim", "projector_rankme", "projector_collapsed", "seeds"]
+
+
+def spectrum_rows(entries: list[dict[str, Any]], order: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per (dataset, method): dimension, RankMe and collapsed dimensions of the frozen features and of
+    the projector's output (mean over seeds; collapsed = eigenvalue < 1e-6 × the largest)."""
+    rank = {m: i for i, m in enumerate(order or [])}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in entries:
+        groups.setdefault((e["dataset"], e["method"]), []).append(e)
+    rows = []
+    for (dataset, method), es in sorted(groups.items(), key=lambda kv: (kv[0][0], rank.get(kv[0][1], 1e9), kv[0][1])):
+        row: dict[str, Any] = {"dataset": dataset, "method": method}
+        for part in ("features", "projector"):
+            parts = [e[part] for e in es if e.get(part)]
+            for key in ("dim", "rankme", "collapsed"):
+                vals = [p[key] for p in parts]
+                same_int = vals and all(isinstance(v, int) for v in vals) and len(set(vals)) == 1
+                row[f"{part}_{key}"] = "" if not vals else vals[0] if same_int else _mean(vals)
+        row["seeds"] = ";".join(str(e["seed"]) for e in sorted(es, key=lambda e: e["seed"]))
+        rows.append(row)
+    return rows
+
+
+def spectrum_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=SPECTRUM_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def spectrum_markdown(rows: list[dict[str, Any]]) -> str:
+    head = ["dataset", "method", "feature dim", "feature RankMe", "collapsed feature dims", "projector dim",
+            "projector RankMe", "collapsed projector dims"]
+    lines = ["# Table 3: spectrum", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r[c]) for c in SPECTRUM_COLUMNS[:-1]) + " |")
+    lines += ["", "Covariance eigenvalues of the frozen backbone features and of the projector outputs on the "
+              "training split; RankMe = effective rank; a dimension is collapsed when its eigenvalue is below "
+              "1e-6 of the largest.", ""]
+    return "\n".join(lines)
+
+
+# --- convergence ---------------------------------------------------------------------------------------
+
+CONVERGENCE_COLUMNS = ["dataset", "method", "seed", "pct", "epoch", "linear_top1", "fewshot_top1", "knn_top1"]
+
+
+def convergence_rows(kept: list[dict[str, Any]], final: list[dict[str, Any]],
+                     order: list[str] | None = None) -> list[dict[str, Any]]:
+    """Accuracy vs epoch, long format: one row per (dataset, method, seed, % of epochs); 100 % = the final
+    checkpoint's evaluation."""
+    rank = {m: i for i, m in enumerate(order or [])}
+    methods = {e["method"] for e in kept}
+    rows = [{"dataset": e["dataset"], "method": e["method"], "seed": e["seed"], "pct": e.get("pct", 100),
+             "epoch": e["epochs"], **{k: e["metrics"][k] for k, _ in PROBES}}
+            for e in [*kept, *(f for f in final if f["method"] in methods)]]
+    return sorted(rows, key=lambda r: (r["dataset"], rank.get(r["method"], 1e9), r["method"], r["seed"], r["pct"]))
+
+
+def convergence_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CONVERGENCE_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

@@ -1,0 +1,30 @@
+TRANSFERS = [
+    f"results/transfer/{s}_to_{t}/{m}/seed{seed}/metrics.json"
+    for s, t in P.transfer_pairs
+    for m in P.runs
+    for seed in P.seeds
+]
+
+
+rule transfer:
+    """Backbone pretrained on {source}, frozen → probes fitted on {target}'s train split, scored on its test split."""
+    input:
+        unpack(transfer_inputs),
+    output:
+        metrics="results/transfer/{source}_to_{target}/{method}/seed{seed}/metrics.json",
+    params:
+        cfg=P.evaluate.model_dump(),
+        arch=P.model.backbone,
+        info=lambda wc: {**run_info(wc.method), "tags": {"source": wc.source}},
+    conda:
+        "../../envs/jessl.yaml"
+    log:
+        "logs/transfer/{source}_to_{target}/{method}/seed{seed}.log",
+    threads: 1
+    script:
+        "../scripts/evaluate.py"
+
+
+rule transfer_all:
+    input:
+        TRANSFERS,
