@@ -37,7 +37,7 @@ def convert(dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: s
     raw = sources.raw_files(cfg)
     for split, out in (("train", train_out), ("test", test_out)):
         beton.write_beton(splits[split], out)
-        provenance.write_record(out, stage="convert", inputs=raw,
+        provenance.write_record(out, stage="convert", inputs=[], raw_inputs=raw,
                                 params={"dataset": dataset, **cfg.model_dump(mode="json"), "split": split},
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
@@ -51,7 +51,8 @@ def pretrain(run: dict[str, Any], train_beton: str | Path, out: str | Path, seed
     summary = train(train_beton, out, run, seed, threads)
     provenance.write_record(out, stage="pretrain", inputs=[train_beton], params=run, seed=seed,
                             wall_time_s=time.perf_counter() - t0, metrics=summary,
-                            env=provenance.environment(summary["device"], threads))
+                            env=provenance.environment(summary["device"], threads),
+                            volatile={k: summary[k] for k in ("images_per_s", "resumed_from_epoch")})
     log.info("%s: saved %s (final loss %s)", run["name"], out, summary["final_loss"])
 
 
