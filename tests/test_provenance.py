@@ -54,6 +54,18 @@ def test_record_is_split_into_a_deterministic_half_and_an_untracked_side_record(
     assert records["a"] == records["deeper/b"]
 
 
+def test_outside_any_project_paths_are_relative_to_the_outputs_folder(tmp_path, monkeypatch):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")  # the cwd is not where the outputs are: nothing is written here
+    (tmp_path / "in.bin").write_bytes(b"in")
+    (tmp_path / "out.bin").write_bytes(b"out")
+    provenance.write_record(tmp_path / "out.bin", stage="s", inputs=[tmp_path / "in.bin"])
+    assert list((tmp_path / "here").iterdir()) == []
+    assert provenance.read_record(tmp_path / "out.bin")["inputs"] == {"in.bin": {
+        "sha256": provenance.sha256(tmp_path / "in.bin"), "raw": False}}
+    assert (tmp_path / "logs/records/out.bin.json").is_file()
+
+
 def _git(cwd, *args):
     import subprocess
 

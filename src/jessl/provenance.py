@@ -62,12 +62,14 @@ def record_path(output: str | Path) -> Path:
 
 
 def project_root(start: str | Path | None = None) -> Path:
-    """The nearest folder at or above `start` holding dvc.yaml or params.yaml (else the cwd)."""
+    """The nearest folder at or above `start` holding dvc.yaml or params.yaml; failing that, the cwd
+    if `start` lies under it, else `start`'s own folder."""
     p = Path(start if start is not None else ".").absolute()
     for d in (p, *p.parents):
         if d.is_dir() and any((d / m).is_file() for m in ROOT_MARKERS):
             return d.resolve()
-    return Path.cwd().resolve()
+    cwd = Path.cwd().resolve()
+    return cwd if p.resolve().is_relative_to(cwd) else (p if p.is_dir() else p.parent).resolve()
 
 
 def side_record_path(key: str, root: str | Path) -> Path:
