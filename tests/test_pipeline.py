@@ -38,6 +38,13 @@ def project(tmp_path_factory):
     return proj
 
 
+def jessl(proj):
+    """The `jessl` command of the copy's own code (an installed jessl may be another checkout's)."""
+    src = str(proj / "src")
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
+            "sys.exit(main())"]
+
+
 def read_table(proj):
     with open(proj / "results" / "table1.csv") as f:
         return {r["method"]: r for r in csv.DictReader(f)}
@@ -71,31 +78,45 @@ def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkey
     for out in outputs:
         rec = provenance.read_record(out)
         assert rec["sha256"] == provenance.sha256(out), out
-        assert rec["code"]["commit"] and rec["code"]["dirty"] is False
-        for inp, sha in rec["inputs"].items():
-            assert provenance.sha256(inp) == sha
-    res = run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project)
-    assert "BAD" not in res.stdout and "digits.csv.gz" in res.stdout
+        assert rec["code"]["src"] and rec["code"]["dirty"] is False
+        for inp, entry in rec["inputs"].items():
+            assert provenance.sha256(provenance.locate(inp, project)) == entry["sha256"]
+            assert entry["raw"] == (rec["stage"] == "convert"), (out, inp)
+        text = provenance.record_path(out).read_text()
+        assert str(project) not in text and "site-packages" not in text and "created" not in text, out
+        side = json.loads((project / "logs/records" / f"{out.relative_to(project)}.json").read_text())
+        assert side["created"] and side["commit"] and side["path"] == str(out.resolve())
+    res = run(jessl(project) + ["audit", "results/table1.csv"], project)
+    assert "BAD" not in res.stdout and "pkg:scikit-learn/sklearn/datasets/data/digits.csv.gz" in res.stdout
+    assert res.stdout.rstrip().splitlines()[-1].startswith("audit OK: ")
+    res = run(jessl(project) + ["audit", "table1.csv"], project / "results")
+    assert "BAD" not in res.stdout and "missing" not in res.stdout  # paths resolve from the project root
+    record = project / "checkpoints/digits/simclr/seed0/final.pt.run.json"
+    kept = record.read_bytes()
+    record.unlink()  # a deleted record is a broken link, not a raw leaf
+    bad = run(jessl(project) + ["audit", "results/table1.csv"], project, check=False)
+    assert bad.returncode == 1 and "no run record (checkpoints/digits/simclr/seed0/final.pt.run.json)" in bad.stdout
+    record.write_bytes(kept)
     ckpt = project / "checkpoints/digits/simclr/seed0/final.pt"
     beton = project / "data/digits/test.beton"
     stamps = {p: (p.stat().st_atime_ns, p.stat().st_mtime_ns) for p in (ckpt, beton)}
     data = bytearray(ckpt.read_bytes())
     data[-100] ^= 0xFF
     ckpt.write_bytes(bytes(data))
-    bad = run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project, check=False)
+    bad = run(jessl(project) + ["audit", "results/table1.csv"], project, check=False)
     assert bad.returncode == 1 and "[BAD] checkpoints/digits/simclr/seed0/final.pt" in bad.stdout
     data[-100] ^= 0xFF
     ckpt.write_bytes(bytes(data))
     raw = bytearray(beton.read_bytes())
     raw[len(raw) // 2] ^= 0x01
     beton.write_bytes(bytes(raw))
-    bad = run([sys.executable, "-m", "jessl.cli", "audit", "--json", "results/table1.csv"], project, check=False)
+    bad = run(jessl(project) + ["audit", "--json", "results/table1.csv"], project, check=False)
     assert bad.returncode == 1 and "data/digits/test.beton" in bad.stdout and "sha256 mismatch" in bad.stdout
     raw[len(raw) // 2] ^= 0x01
     beton.write_bytes(bytes(raw))
     for p, ns in stamps.items():  # restored files keep their times: nothing downstream is stale
         os.utime(p, ns=ns)
-    assert run([sys.executable, "-m", "jessl.cli", "audit", "results/table1.csv"], project).returncode == 0
+    assert run(jessl(project) + ["audit", "results/table1.csv"], project).returncode == 0
 
 
 def test_two_runs_writing_the_same_output_one_refused_nothing_corrupt(project):
@@ -126,6 +147,23 @@ def test_dvc_repro_after_snakemake_retrains_nothing(project):
     assert mtimes(project, "checkpoints/**/*.pt", "data/**/*.beton", "results/eval/**/*.json") == before
     status = run(["dvc", "status"], project)
     assert "up to date" in status.stdout
+
+
+def test_a_fresh_clone_rebuilds_the_outputs_with_dvc_lock_unchanged(project, tmp_path):
+    # run records hold no time, absolute path, host or commit: DVC sees a rebuild as no change, even
+    # from a clone of the later commit that holds the dvc.lock, at another absolute path
+    run(["dvc", "commit", "-f"], project)
+    run(["git", "add", "dvc.lock"], project)
+    run(["git", "commit", "-qm", "dvc.lock: outputs of the run"], project)
+    clone = tmp_path / "elsewhere" / "clone"
+    run(["git", "clone", "-q", str(project), str(clone)], tmp_path)
+    run(SNAKEMAKE, clone)
+    run(["dvc", "commit", "-f"], clone)
+    diff = run(["git", "diff", "--exit-code", "dvc.lock"], clone, check=False)
+    differ = [str(p.relative_to(clone)) for d in ("data", "checkpoints", "results") for p in (clone / d).rglob("*")
+              if p.is_file() and p.read_bytes() != (project / p.relative_to(clone)).read_bytes()]
+    assert diff.returncode == 0 and not differ, (differ, diff.stdout[-3000:])
+    assert (clone / "results/table1.csv").read_bytes() == (project / "results/table1.csv").read_bytes()
 
 
 def test_after_a_checkout_snakemake_touch_restores_up_to_date(project):
@@ -160,11 +198,14 @@ def test_dvc_push_then_pull_into_an_empty_cache_gives_identical_files(project, t
 def test_rebuilding_from_scratch_gives_the_same_table_bytes(project):
     table = (project / "results/table1.csv").read_bytes()
     ckpt = (project / "checkpoints/digits/vicreg/seed0/final.pt").read_bytes()
+    records = {p: p.read_bytes() for d in ("checkpoints", "results") for p in (project / d).rglob("*.run.json")}
     for d in ("checkpoints", "results"):
         shutil.rmtree(project / d)
     run(SNAKEMAKE, project)
     assert (project / "results/table1.csv").read_bytes() == table
     assert (project / "checkpoints/digits/vicreg/seed0/final.pt").read_bytes() == ckpt
+    assert {p: p.read_bytes() for p in records} == records  # run records too: nothing for DVC to re-hash
+    assert "up to date" in run(["dvc", "status"], project).stdout
 
 
 def test_changing_one_hyperparameter_reruns_only_that_method(project):
@@ -172,7 +213,7 @@ def test_changing_one_hyperparameter_reruns_only_that_method(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["methods"]["simclr"]["hparams"]["temperature"] = 0.2
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    audit = [sys.executable, "-m", "jessl.cli", "audit", "--allow-dirty", "results/table1.csv"]
+    audit = jessl(project) + ["audit", "--allow-dirty", "results/table1.csv"]
     stale = run(audit, project, check=False)
     assert stale.returncode == 1 and "hparams.temperature: 0.5 → 0.2" in stale.stdout
     out = run(["dvc", "repro"], project)

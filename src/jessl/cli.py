@@ -13,26 +13,66 @@ def _audit(args: argparse.Namespace) -> int:
     from functools import partial
 
     from .config import ConfigError, expected_params, load
-    from .provenance import audit, format_tree
+    from .provenance import audit, audit_summary, format_tree, project_root, row_answer, row_inputs, table_coverage
+    from .provenance import table_rows as read_rows
 
-    expect = None
-    if Path(args.params).exists():
-        try:
-            expect = partial(expected_params, load(args.params))
-        except ConfigError as err:
-            print(f"warning: not checking params against {args.params}: {err}", file=sys.stderr)
-    ok = True
-    reports = []
-    for path in args.paths:
-        node = audit(path, allow_dirty=args.allow_dirty, expected_params=expect)
-        ok &= node.ok
+    if args.column and not args.row:
+        print("error: --column needs --row (the method whose number to trace)", file=sys.stderr)
+        return 2
+    if args.params is not None and not Path(args.params).is_file():
+        print(f"error: --params {args.params}: no such file; give the path of the params file "
+              f"(default: params.yaml at the project root)", file=sys.stderr)
+        return 2
+    configs: dict[Path, object] = {}
+    reports, answers = [], []
+    for given in args.paths:
+        root = project_root(given)
+        source = Path(args.params) if args.params is not None else root / "params.yaml"
+        if source not in configs:
+            configs[source] = None
+            try:
+                configs[source] = load(source) if source.is_file() else None
+            except ConfigError as err:
+                if args.params is not None:
+                    print(f"error: {err}", file=sys.stderr)
+                    return 2
+                print(f"warning: not checking params against {source}: {err}", file=sys.stderr)
+        cfg = configs[source]
+        rows = read_rows(given)
+        select = chosen = None
+        if args.row is not None:
+            if rows is None:
+                print(f"error: --row {args.row}: {given} is not a results table (a CSV with dataset, method and "
+                      f"seed columns); audit results/table1.csv", file=sys.stderr)
+                return 2
+            chosen = [r for r in rows if r["method"] == args.row]
+            if not chosen:
+                names = ", ".join(dict.fromkeys(r["method"] for r in rows))
+                print(f"error: {given}: no row for method {args.row!r}; its rows: {names}", file=sys.stderr)
+                return 2
+            if args.column is not None and args.column not in chosen[0]:
+                print(f"error: {given}: no column {args.column!r}; its columns: {', '.join(chosen[0])}",
+                      file=sys.stderr)
+                return 2
+            select = row_inputs(given, root, args.row).__contains__
+        expect = partial(expected_params, cfg) if cfg is not None else None
+        node = audit(given, allow_dirty=args.allow_dirty, expected_params=expect, root=root, select=select)
+        if rows is not None and cfg is not None and chosen is None:
+            node.stale.extend(table_coverage(rows, cfg.datasets, cfg.runs, cfg.seeds, str(source)))
+        if chosen is not None:
+            answers += row_answer(node, chosen, args.column)
         reports.append(node)
-        if not args.json:
-            print(format_tree(node))
+    ok, verdict = audit_summary(reports)
     if args.json:
         print(json.dumps([n.to_dict() for n in reports], indent=2, default=str))
-    if not ok and not args.json:
-        print("audit FAILED: see the [BAD] links above", file=sys.stderr)
+        print(verdict, file=sys.stderr)
+    else:
+        for line in answers:
+            print(line)
+        shown: set[int] = set()
+        for node in reports:
+            print(format_tree(node, _shown=shown))
+        print(verdict)
     return 0 if ok else 1
 
 
@@ -71,7 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("paths", nargs="+", help="e.g. results/table1.csv")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--allow-dirty", action="store_true", help="accept outputs produced from a dirty git tree")
-    a.add_argument("--params", default="params.yaml", help="flag outputs made with other params than this file")
+    a.add_argument("--params", default=None,
+                   help="flag outputs made with other params than this file (default: the project's params.yaml)")
+    a.add_argument("--row", help="trace one row of a results table: the method, e.g. simclr")
+    a.add_argument("--column", help="with --row: the number to trace, e.g. linear_top1")
     a.set_defaults(fn=_audit)
 
     m = sub.add_parser("methods", help="list the registered methods, their hyper-parameters and allowed values")

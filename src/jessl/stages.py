@@ -38,7 +38,7 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
     raw = sources.raw_files(cfg)
     for split, out in (("train", train_out), ("test", test_out)):
         beton.write_beton(splits[split], out)
-        provenance.write_record(out, stage="convert", inputs=raw,
+        provenance.write_record(out, stage="convert", inputs=[], raw_inputs=raw,
                                 params={"dataset": dataset, **cfg.data_params(), "split": split},
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
@@ -59,7 +59,8 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     for path in [out, *kept]:
         provenance.write_record(path, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=summary,
-                                env=provenance.environment(summary["device"], threads))
+                                env=provenance.environment(summary["device"], threads),
+                                volatile={k: summary[k] for k in ("images_per_s", "resumed_from_epoch")})
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
