@@ -8,13 +8,14 @@ export PATH := $(BIN):$(PATH)
 table: setup
 	snakemake --cores all
 
-# The test suite (CI runs exactly this via .ci/run).
-test: setup
+# The lint, then the test suite (CI runs exactly this via .ci/run).
+test: setup lint
 	python -m pytest -q
 
 setup:
 	bash tools/setup.sh $(VENV)
 
+# Fast (seconds): ruff over the Python code, Snakemake's own linter over the Snakefile and rules.
 lint: setup
 	ruff check src tests workflow/scripts bench
 	snakemake --lint

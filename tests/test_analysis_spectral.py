@@ -1,11 +1,11 @@
-"""The linear-regime closed form (spectral.py) against a linear encoder trained by gradient descent."""
+"""The linear-regime closed form (analysis/spectral.py) against a linear encoder trained by gradient descent."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from jessl.methods.spectral import augmentation_graph, invariance, linear_closed_form
+from jessl.analysis.spectral import augmentation_graph, invariance, linear_closed_form
 
 
 def _problem(seed=0, n=40, d=5):
@@ -68,3 +68,18 @@ def test_gradient_descent_reaches_closed_form():
         return q @ q.T
 
     torch.testing.assert_close(projector(x @ v.detach()), projector(x @ w_star), atol=1e-3, rtol=0)
+
+
+def test_spectral_is_analysis_not_a_method():
+    """The closed form is a computation behind a claim, not a training loss: not in methods/, not registered."""
+    import importlib.util
+    import pkgutil
+
+    import jessl.methods
+    from jessl.methods import METHODS
+
+    assert importlib.util.find_spec("jessl.analysis.spectral") is not None
+    assert "spectral" not in {m.name for m in pkgutil.iter_modules(jessl.methods.__path__)}
+    for method in METHODS.values():
+        fn = getattr(method.loss, "func", method.loss)  # unwrap functools.partial
+        assert not fn.__module__.startswith("jessl.analysis"), method.name

@@ -1,0 +1,81 @@
+"""ResNet-18/50 backbones with a CIFAR stem: feature dims, stem, forward on 32×32, parameter counts."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from jessl.models import build_backbone, mlp
+
+
+def _expected_params(block: str, depths: list[int], widths=(64, 128, 256, 512)) -> int:
+    """Parameters of a ResNet without fc, counted from the architecture (He et al. 2016): a 3×3 stem conv
+    (CIFAR stem) + BN, the residual blocks, and a 1×1 conv + BN shortcut wherever the shape changes."""
+
+    def conv(k: int, cin: int, cout: int) -> int:  # bias-free convolutions
+        return k * k * cin * cout
+
+    def bn(c: int) -> int:  # weight and bias; the running statistics are buffers
+        return 2 * c
+
+    expansion = 1 if block == "basic" else 4
+    total, cin = conv(3, 3, widths[0]) + bn(widths[0]), widths[0]
+    for stage, (depth, w) in enumerate(zip(depths, widths, strict=True)):
+        for j in range(depth):
+            stride = 2 if stage > 0 and j == 0 else 1
+            cout = w * expansion
+            if block == "basic":
+                total += conv(3, cin, w) + bn(w) + conv(3, w, cout) + bn(cout)
+            else:
+                total += conv(1, cin, w) + bn(w) + conv(3, w, w) + bn(w) + conv(1, w, cout) + bn(cout)
+            if stride != 1 or cin != cout:
+                total += conv(1, cin, cout) + bn(cout)
+            cin = cout
+    return total
+
+
+def _n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize(
+    ("arch", "dim", "block", "depths", "published"),
+    [
+        # torchvision's totals (11,689,512 / 25,557,032) − fc (512·1000+1000 / 2048·1000+1000)
+        # − the 7×7 stem conv replaced by a 3×3 one (7·7·3·64 − 3·3·3·64 = 7,680)
+        ("resnet18", 512, "basic", [2, 2, 2, 2], 11_168_832),
+        ("resnet50", 2048, "bottleneck", [3, 4, 6, 3], 23_500_352),
+    ],
+)
+def test_resnet_dims_stem_and_parameter_count(arch, dim, block, depths, published):
+    model = build_backbone(arch)
+    assert model.out_dim == dim
+    assert _n_params(model) == _expected_params(block, depths) == published
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    stem = convs[0]
+    assert stem is model.stem[0]
+    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (3, 64, (3, 3), (1, 1))
+    assert not any(isinstance(m, nn.MaxPool2d | nn.Linear) for m in model.modules())  # no max-pool, no fc
+
+
+# stride-1 stem, then ×2 down-sampling between stages: 32 → 8 after three stages, → 4 after four
+@pytest.mark.parametrize(("arch", "dim", "side"), [("resnet_tiny", 64, 8), ("resnet18", 512, 4), ("resnet50", 2048, 4)])
+def test_forward_on_a_32x32_batch(arch, dim, side):
+    torch.manual_seed(0)
+    model = build_backbone(arch).eval()
+    maps = []
+    model.layers.register_forward_hook(lambda _m, _i, out: maps.append(out.shape))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        feats = model(x)
+    assert feats.shape == (2, dim) and torch.isfinite(feats).all()
+    assert maps == [torch.Size([2, dim, side, side])]
+    assert not torch.allclose(feats[0], feats[1])  # the two images give different features
+
+
+def test_projector_mlp_shapes():
+    head = mlp(512, [256, 128])
+    assert [type(m) for m in head] == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear]
+    assert head[0].bias is None and head[-1].bias is not None  # BN follows the hidden layer
+    assert head(torch.randn(4, 512)).shape == (4, 128)
