@@ -31,7 +31,7 @@ def test_every_profile_validates(profile):
     "data, needle",
     [
         (with_(datasets={"digits": {"sorce": "digits"}}), "datasets.digits.sorce: unknown key; did you mean 'source'?"),
-        (with_(datasets={"digits": {"source": "mnist"}}), "'digits', 'cifar10'"),
+        (with_(datasets={"digits": {"source": "mnist"}}), "'digits', 'mnist5k', 'cifar10'"),
         (with_(methods={"simclrr": {}}), "unknown method 'simclrr'; known methods:"),
         (with_(methods={"simclr": {"hparams": {"temprature": 0.1}}}), "allowed: temperature"),
         (with_(optim={"lr": "fast"}), "optim.lr: Input should be a valid number"),
