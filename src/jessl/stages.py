@@ -144,8 +144,8 @@ def _record_all(outputs: list[str | Path], inputs: list[str | Path], params: dic
 
 
 def transfer_table(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path,
-                   table_md: str | Path, figure: str | Path) -> None:
-    """Transfer evaluations → results/table2_transfer.{csv,md} and a bar chart."""
+                   table_md: str | Path, summary_json: str | Path, figure: str | Path) -> None:
+    """Transfer evaluations → results/table2_transfer.{csv,md}, a flat summary (DVC `metrics:`), a bar chart."""
     from .report import figures as fig
     from .report import tables
 
@@ -153,14 +153,16 @@ def transfer_table(*, metrics_files: list[str | Path], order: list[str], table_c
     rows = tables.transfer_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.transfer_csv(rows))
     write_text(table_md, tables.transfer_markdown(rows))
+    write_json(summary_json, {r["method"]: {k: v for k, v in r.items() if k.endswith("_top1")} for r in rows})
     fig.transfer_bars(rows, figure)
-    _record_all([table_csv, table_md, figure], list(metrics_files), {"order": order}, t0)
+    _record_all([table_csv, table_md, summary_json, figure], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
 def spectrum_table(*, spectrum_files: list[str | Path], order: list[str], table_csv: str | Path,
-                   table_md: str | Path, figure: str | Path) -> None:
-    """Spectra of the final checkpoints → results/table3_spectrum.{csv,md} and the eigenvalue figure."""
+                   table_md: str | Path, curves_csv: str | Path, figure: str | Path) -> None:
+    """Spectra of the final checkpoints → results/table3_spectrum.{csv,md}, the eigenvalue curves (long CSV
+    for `dvc plots`) and the eigenvalue figure."""
     from .report import figures as fig
     from .report import tables
 
@@ -169,8 +171,9 @@ def spectrum_table(*, spectrum_files: list[str | Path], order: list[str], table_
     rows = tables.spectrum_rows(entries, order)
     write_text(table_csv, tables.spectrum_csv(rows))
     write_text(table_md, tables.spectrum_markdown(rows))
+    write_text(curves_csv, tables.spectrum_curves_csv(entries))
     fig.spectrum(entries, figure)
-    _record_all([table_csv, table_md, figure], list(spectrum_files), {"order": order}, t0)
+    _record_all([table_csv, table_md, curves_csv, figure], list(spectrum_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 

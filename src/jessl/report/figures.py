@@ -29,6 +29,14 @@ def _save(fig, path: str | Path) -> None:
     plt.close(fig)
 
 
+def _nothing(path: str | Path, what: str) -> None:
+    """A figure that says what is not configured (an empty plot would look like a failure)."""
+    fig, ax = plt.subplots(figsize=(6, 2), layout="constrained")
+    ax.axis("off")
+    ax.text(0.5, 0.5, what, ha="center", va="center", fontsize=11, wrap=True)
+    _save(fig, path)
+
+
 def styles(names: list[str]) -> dict[str, dict[str, Any]]:
     """A distinct (colour, line style, marker) per name, colours first."""
     combos = itertools.product(["-", "--", ":"], OKABE_ITO)
@@ -83,6 +91,8 @@ def convergence(rows: list[dict[str, Any]], path: str | Path,
     `untrained[dataset][probe]` (random_init) drawn as a grey reference line."""
     datasets = sorted({r["dataset"] for r in rows})
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    if not rows:
+        return _nothing(path, "no kept checkpoints: set pretrain.keep_epochs in params.yaml (e.g. [25, 50, 75])")
     style = styles(methods)
     fig, axes = plt.subplots(len(datasets), 3, figsize=(13, 3.8 * len(datasets)), squeeze=False,
                              layout="constrained")
@@ -146,6 +156,8 @@ def transfer_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
     from .tables import transfer_pairs
 
     pairs = transfer_pairs(rows)
+    if not pairs:
+        return _nothing(path, "no transfer configured: set `transfer:` in params.yaml (source: [targets])")
     fig, axes = plt.subplots(1, len(pairs), figsize=(max(6.0, 0.55 * len(rows) + 2) * len(pairs), 4),
                              squeeze=False, layout="constrained")
     for ax, pair in zip(axes[0], pairs, strict=True):

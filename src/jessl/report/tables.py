@@ -174,6 +174,20 @@ def spectrum_markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def spectrum_curves_csv(entries: list[dict[str, Any]]) -> str:
+    """Long format for plotting (`dvc plots`): dataset, method, seed, part, index, eigenvalue / largest."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["dataset", "method", "seed", "part", "index", "relative_eigenvalue"])
+    for e in sorted(entries, key=lambda e: (e["dataset"], e["method"], e["seed"])):
+        for part in ("features", "projector"):
+            eigs = (e.get(part) or {}).get("eigenvalues") or []
+            if eigs and eigs[0] > 0:
+                writer.writerows([e["dataset"], e["method"], e["seed"], part, i + 1, f"{v / eigs[0]:.6g}"]
+                                 for i, v in enumerate(eigs))
+    return buf.getvalue()
+
+
 # --- convergence ---------------------------------------------------------------------------------------
 
 CONVERGENCE_COLUMNS = ["dataset", "method", "seed", "pct", "epoch", "linear_top1", "fewshot_top1", "knn_top1"]
