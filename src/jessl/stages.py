@@ -120,9 +120,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .io import DiskFullError
     from .methods.registry import UnknownMethodError
     from .pretrain import CheckpointError, NonFiniteLossError
+    from .report.tables import MetricError
 
     return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
-            DiskFullError)
+            DiskFullError, MetricError)
 
 
 def main(logfile: str | Path | None, stage, *args: Any, **kwargs: Any) -> None:
