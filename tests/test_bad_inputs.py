@@ -174,6 +174,13 @@ class TestConfig:
         p = validate(with_(methods={"byol": {"target_ema": 0.9}, "hsic": {"loss": "ssl_hsic", "target_ema": 0.9}}))
         assert p.methods["byol"].target_ema == 0.9
 
+    def test_zero_epochs_make_an_untrained_row(self):
+        line = config_problem(with_(methods={"simclr": {"epochs": 0}, "vicreg": {}}))
+        assert line.startswith("  - methods.simclr.epochs: 0 epochs leaves methods.simclr untrained")
+        line = config_problem(with_(pretrain={"epochs": 0}))
+        assert line.startswith("  - pretrain.epochs: 0 epochs leaves methods.simclr untrained")
+        assert validate(with_(pretrain={"epochs": 0}, methods={"simclr": {"epochs": 2}})).runs[-1] == "simclr"
+
     @pytest.mark.parametrize("alias", [{"loss": "simclr"}, {"loss": "simclr", "hparams": {"temperature": None}}],
                              ids=["defaults", "explicit-default"])
     def test_alias_row_identical_to_another_row(self, alias):

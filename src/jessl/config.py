@@ -173,7 +173,8 @@ class Params(Strict):
 
     @model_validator(mode="after")
     def _check_rows(self) -> Params:
-        """Options that would do nothing: `target_ema` without a target network, two rows that are one run."""
+        """Rows that would not be what they say: `target_ema` without a target network, 0 epochs (untrained),
+        two rows that are one run."""
         seen: dict[str, tuple[Any, ...]] = {}
         for name, m in self.methods.items():
             try:
@@ -186,11 +187,18 @@ class Params(Strict):
                     f"nothing; remove it (target methods: "
                     f"{', '.join(k for k, v in registry.METHODS.items() if v.needs_target)})"
                 )
+            epochs = self.pretrain.epochs if m.epochs is None else m.epochs
+            if epochs == 0:
+                key = f"methods.{name}.epochs" if m.epochs is not None else "pretrain.epochs"
+                raise ValueError(
+                    f"{key}: 0 epochs leaves methods.{name} untrained, i.e. the random_init baseline under another "
+                    f"name; set epochs >= 1"
+                )
             run = (
                 method.name,
                 {**method.hparams, **m.hparams},
                 self.optim.lr if m.lr is None else m.lr,
-                self.pretrain.epochs if m.epochs is None else m.epochs,
+                epochs,
                 m.num_views or self.pretrain.num_views,
                 m.target_ema if method.needs_target else None,
             )
