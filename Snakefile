@@ -9,8 +9,9 @@ SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.getenv("PYTHONPATH")) if p))
 
-from jessl.config import validate  # noqa: E402
+from jessl.config import read_yaml, validate  # noqa: E402
 
+read_yaml("params.yaml")  # strict parse first: a duplicate key or YAML error is one line, not a silent last-wins
 configfile: "params.yaml"
 
 P = validate(config, "params.yaml")  # every key checked once, before any job starts

@@ -7,6 +7,7 @@ name the key and the allowed values. Snakemake and DVC read the same file.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,6 +21,21 @@ BASELINES = ("random_init", "raw_pixels")
 
 class ConfigError(ValueError):
     """A bad configuration; the message names the key and the fix."""
+
+
+# Dataset and row names become folder names and Snakemake wildcard alternatives (`a|b|…`): only
+# characters that are literal in a regular expression and safe in a path.
+NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _check_names(names: Any) -> None:
+    for name in names:
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            fixed = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_") or "x"
+            raise ValueError(
+                f"name {name!r} may only use letters, digits and _ (it names folders and Snakemake wildcards); "
+                f"rename it, e.g. {fixed!r}"
+            )
 
 
 class Strict(BaseModel):
@@ -71,6 +87,14 @@ class ModelConfig(Strict):
     backbone: Literal["resnet_tiny", "resnet18", "resnet50"] = "resnet_tiny"
     projector: list[int] = Field(default_factory=lambda: [128, 128], min_length=1)
     predictor_hidden: int = Field(128, ge=1, description="BYOL-style predictor (target methods only)")
+
+    @field_validator("projector")
+    @classmethod
+    def _widths(cls, v: list[int]) -> list[int]:
+        if any(w < 1 for w in v):
+            raise ValueError(f"every layer width must be >= 1, got {v} (a 0-wide layer cuts the loss off from "
+                             f"the backbone); remove the 0 or give the layer a width")
+        return v
 
 
 class OptimConfig(Strict):
@@ -149,6 +173,22 @@ class Params(Strict):
             return {k: ({} if c is None else c) for k, c in v.items()}
         return v
 
+    @field_validator("datasets", "methods")
+    @classmethod
+    def _names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _check_names(v)
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        for i, s in enumerate(v):
+            if s < 0:
+                raise ValueError(f"seed {s} is negative (seeds name folders seed<N>); use seeds >= 0")
+            if s in v[:i]:
+                raise ValueError(f"seed {s} is listed twice (it would be counted as two seeds); list each seed once")
+        return v
+
     @model_validator(mode="after")
     def _check_methods(self) -> Params:
         """Each row's hyper-parameters against its loss's signature (names, types, bounds) and its
@@ -168,6 +208,46 @@ class Params(Strict):
                 problems.append(f"{f'methods.{name}' if m.num_views else 'pretrain'}.num_views: {err}")
         if problems:
             raise ValueError("\n  - ".join(problems))  # `_format` gives each its own line
+        return self
+
+    @model_validator(mode="after")
+    def _check_rows(self) -> Params:
+        """Rows that would not be what they say: `target_ema` without a target network, 0 epochs (untrained),
+        two rows that are one run."""
+        seen: dict[str, tuple[Any, ...]] = {}
+        for name, m in self.methods.items():
+            try:
+                method = registry.get(m.loss or name)
+            except registry.UnknownMethodError:
+                continue  # reported by _check_methods
+            if "target_ema" in m.model_fields_set and not method.needs_target:
+                raise ValueError(
+                    f"methods.{name}.target_ema: {method.name!r} has no target network, so target_ema would do "
+                    f"nothing; remove it (target methods: "
+                    f"{', '.join(k for k, v in registry.METHODS.items() if v.needs_target)})"
+                )
+            epochs = self.pretrain.epochs if m.epochs is None else m.epochs
+            if epochs == 0:
+                key = f"methods.{name}.epochs" if m.epochs is not None else "pretrain.epochs"
+                raise ValueError(
+                    f"{key}: 0 epochs leaves methods.{name} untrained, i.e. the random_init baseline under another "
+                    f"name; set epochs >= 1"
+                )
+            run = (
+                method.name,
+                {**method.hparams, **m.hparams},
+                self.optim.lr if m.lr is None else m.lr,
+                epochs,
+                m.num_views or self.pretrain.num_views,
+                m.target_ema if method.needs_target else None,
+            )
+            same = next((other for other, r in seen.items() if r == run), None)
+            if same is not None:
+                raise ValueError(
+                    f"methods.{name} is the same run as methods.{same} (loss {method.name!r}, same hparams and "
+                    f"overrides); remove one or change its hparams"
+                )
+            seen[name] = run
         return self
 
     # --- what each stage reads -------------------------------------------------------------
@@ -306,10 +386,68 @@ def validate(data: dict[str, Any], source: str = "params.yaml") -> Params:
         raise ConfigError(f"{source}: {err}") from None
 
 
-def load(path: str | Path = "params.yaml") -> Params:
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first: int) -> None:
+        super().__init__(f"line {line}: key {key!r} appears twice (first on line {first}); keep one")
+
+
+class StrictLoader(yaml.SafeLoader):
+    """yaml's SafeLoader, except that a key written twice in one mapping is an error (PyYAML keeps the
+    last one, so the first block would vanish without a word)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first:
+                    raise _DuplicateKey(key, line, first[key])
+            except TypeError:  # an unhashable key: SafeLoader reports it below
+                continue
+            first[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """Parse a params file strictly; every problem is one `ConfigError` line naming the file and line."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such params file; copy one from config/ (e.g. config/embedded.yaml)")
-    with path.open() as f:
-        data = yaml.safe_load(f) or {}
-    return validate(data, str(path))
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not a params file; pass a YAML file such as params.yaml")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror}); check its permissions") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: not a UTF-8 text file (byte 0x{raw[err.start]:02x} at offset {err.start}); "
+            f"pass a YAML params file such as params.yaml"
+        ) from None
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader)
+    except _DuplicateKey as err:
+        raise ConfigError(f"{path}, {err}") from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = err.problem or err.context or "invalid YAML"
+        if err.context and err.context_mark and err.problem and err.context_mark.line != getattr(mark, "line", None):
+            problem += f" ({err.context} that starts on line {err.context_mark.line + 1})"
+        fix = ("YAML indents with spaces, not tabs; replace the tab" if "\\t" in problem
+               else "check the indentation, brackets and quotes there")
+        raise ConfigError(f"{path}{where}: YAML syntax error: {problem}; {fix}") from None
+    except yaml.YAMLError as err:  # e.g. reader errors: control characters in the text
+        detail = " ".join(str(err).split())
+        raise ConfigError(f"{path}: not a readable YAML file ({detail}); pass a YAML params file") from None
+
+
+def load(path: str | Path = "params.yaml") -> Params:
+    """Read and validate a params file (duplicate keys and YAML errors included)."""
+    data = read_yaml(path)
+    return validate({} if data is None else data, str(path))

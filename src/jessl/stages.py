@@ -73,8 +73,10 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     of the entry (the source dataset of a transfer, the epoch of a kept checkpoint)."""
     import torch
 
+    from .data.beton import check_pair
     from .evaluate.run import evaluate as run_eval
 
+    check_pair(train_beton, test_beton)  # one dataset's two splits, never a mix of runs
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
     metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None)
@@ -206,9 +208,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .io import DiskFullError
     from .methods.registry import LossError, UnknownMethodError
     from .pretrain import NonFiniteLossError
+    from .report.tables import MetricError
 
     return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
-            DiskFullError, LossError)
+            DiskFullError, LossError, MetricError)
 
 
 def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), **kwargs: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def write_beton(dataset, path: str | Path) -> Path:
     from ffcv.writer import DatasetWriter
 
     path = Path(path)
+    if len(dataset) == 0:
+        raise BetonError(f"{path}: nothing to write (the split is empty); check the dataset's files and params")
     with atomic_path(path) as tmp:
         writer = DatasetWriter(
             str(tmp), {"image": RGBImageField(write_mode="raw"), "label": IntField()}, num_workers=1
@@ -38,29 +41,105 @@ def write_beton(dataset, path: str | Path) -> Path:
     return path
 
 
+FIX = "delete it and rerun `snakemake` to rebuild it"
+
+
 def check_beton(path: str | Path) -> int:
-    """Validate the structure of a `.beton`; return its number of samples or raise `BetonError`."""
+    """Validate the structure of a `.beton`; return its number of samples or raise `BetonError`.
+
+    FFCV's layout: header, field descriptors, per-sample metadata, data pages, then the allocation
+    table (one row per stored blob) at `alloc_table_ptr`, up to the end of the file. Every data pointer
+    in the metadata needs its row, so a file cut anywhere is shorter than the size checked here.
+    """
     from ffcv.reader import Reader
+    from ffcv.types import ALLOC_TABLE_TYPE, CURRENT_VERSION, FieldDescType, HeaderType, get_handlers, get_metadata_type
 
     path = Path(path)
-    fix = "delete it and rerun `snakemake` (the convert rule rebuilds it)"
     if not path.exists():
         raise BetonError(f"{path}: no such .beton; run `snakemake {path}` to build it")
+    if not path.is_file():
+        raise BetonError(f"{path}: not a file; {FIX}")
     size = path.stat().st_size
+
+    def truncated(expected: int) -> BetonError:
+        return BetonError(f"{path}: truncated ({size} bytes, expected >= {expected}); {FIX}")
+
+    if size < HeaderType.itemsize:
+        raise truncated(HeaderType.itemsize)
+    header = np.fromfile(path, dtype=HeaderType, count=1)[0]
+    if int(header["version"]) != CURRENT_VERSION:
+        raise BetonError(f"{path}: not an FFCV .beton of format {CURRENT_VERSION} "
+                         f"(header says {int(header['version'])}); {FIX}")
+    n, num_fields, table_ptr = int(header["num_samples"]), int(header["num_fields"]), int(header["alloc_table_ptr"])
+    descriptors_end = HeaderType.itemsize + num_fields * FieldDescType.itemsize
+    if size < descriptors_end:
+        raise truncated(descriptors_end)
+    try:
+        descriptors = np.fromfile(path, dtype=FieldDescType, count=num_fields, offset=HeaderType.itemsize)
+        metadata_type = get_metadata_type(get_handlers(descriptors))
+    except Exception as err:  # unknown field types, garbage descriptors
+        raise BetonError(f"{path}: not a readable FFCV .beton ({type(err).__name__}: {err}); {FIX}") from None
+    metadata_end = descriptors_end + n * metadata_type.itemsize
+    if size < metadata_end:
+        raise truncated(metadata_end)
+    if table_ptr < metadata_end:
+        raise BetonError(f"{path}: corrupt .beton (its allocation table starts inside the sample metadata); {FIX}")
+    metadata = np.fromfile(path, dtype=metadata_type, count=n, offset=descriptors_end)
+    pointers = [metadata[name]["data_ptr"] for name in metadata_type.names
+                if "data_ptr" in (metadata_type[name].names or ())]
+    pointers = np.unique(np.concatenate(pointers)) if pointers else np.empty(0, dtype=np.uint64)
+    expected = table_ptr + len(pointers) * ALLOC_TABLE_TYPE.itemsize
+    if size < expected:
+        raise truncated(expected)
     try:
         reader = Reader(str(path))
     except Exception as err:  # FFCV raises assorted numpy/assert errors on bad headers
-        raise BetonError(f"{path}: not a readable FFCV .beton ({err}); {fix}") from None
-    table = reader.alloc_table
-    if len(reader.metadata) != reader.num_samples or len(table) == 0:
-        raise BetonError(f"{path}: truncated .beton (metadata or allocation table incomplete); {fix}")
-    end = int((table["ptr"] + table["size"]).max())
-    if end > int(reader.header["alloc_table_ptr"]) or end > size:
-        raise BetonError(f"{path}: truncated .beton (data runs past the end of the file); {fix}")
+        raise BetonError(f"{path}: not a readable FFCV .beton ({type(err).__name__}: {err}); {FIX}") from None
+    if n == 0:
+        raise BetonError(f"{path}: holds no samples (an empty split?); check the dataset, then {FIX}")
     missing = [f for f in FIELDS if f not in reader.field_names]
     if missing:
-        raise BetonError(f"{path}: .beton lacks field(s) {missing} (has {reader.field_names}); {fix}")
-    return int(reader.num_samples)
+        raise BetonError(f"{path}: .beton lacks field(s) {missing} (has {reader.field_names}); {FIX}")
+    table = reader.alloc_table
+    if not np.isin(pointers, table["ptr"]).all():
+        raise BetonError(f"{path}: corrupt .beton (samples point at data missing from its allocation table); {FIX}")
+    if len(table) and int((table["ptr"] + table["size"]).max()) > table_ptr:
+        raise BetonError(f"{path}: corrupt .beton (data runs into its allocation table); {FIX}")
+    return n
+
+
+def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
+    """Refuse a train/test pair that was not converted together (another dataset, resolution or split):
+    compares the `convert` run records beside the two files (`<file>.run.json`)."""
+    from ..provenance import record_path
+
+    pair = f"{train_beton} and {test_beton}"
+    rebuild = "delete both and rerun `snakemake` to rebuild them from one dataset"
+    params = []
+    for path, split in ((Path(train_beton), "train"), (Path(test_beton), "test")):
+        rec_file = record_path(path)
+        if not rec_file.is_file():
+            raise BetonError(f"{path}: no run record ({rec_file.name}), so it cannot be matched with the other "
+                             f"split ({pair}); {rebuild}")
+        try:
+            rec = json.loads(rec_file.read_text())
+            p = rec["params"] if rec.get("stage") == "convert" else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            p = None
+        if not isinstance(p, dict):
+            raise BetonError(f"{rec_file}: not the run record of a converted .beton; {rebuild}")
+        if p.get("split", split) != split:
+            raise BetonError(f"{path}: its run record says it is the {p.get('split')!r} split, not {split!r} "
+                             f"({pair} swapped?); pass the {split} .beton or {rebuild}")
+        params.append(p)
+    diffs = [f"{k}: {params[0].get(k)!r} vs {params[1].get(k)!r}" for k in PAIR_KEYS
+             if params[0].get(k) != params[1].get(k)]
+    if diffs:
+        raise BetonError(f"{pair} come from different data ({'; '.join(diffs)}); {rebuild}")
+
+
+# What must agree between a train and a test .beton (their run records' params; `download` may differ).
+PAIR_KEYS = ("dataset", "source", "root", "image_size", "test_fraction", "split_seed")
 
 
 class BetonLoader:

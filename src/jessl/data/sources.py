@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import DatasetConfig
+from ..config import ConfigError, DatasetConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -81,11 +81,29 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
     return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a fixed, seeded, stratified train/test split (sorted)."""
+def stratified_split(labels: np.ndarray, test_fraction: float, seed: int,
+                     what: str = "the dataset") -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a fixed, seeded, stratified train/test split (sorted).
+
+    A split that cannot hold every class is a `ConfigError` naming `test_fraction` (scikit-learn's own
+    message, e.g. "test_size = 2 should be greater or equal to the number of classes", does not)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))
+    classes, counts = np.unique(labels, return_counts=True)
+    n_test = int(np.ceil(test_fraction * len(labels)))
+    n_train = len(labels) - n_test
+    fix = "change `test_fraction` for this dataset in params.yaml or add images"
+    if len(classes) < 2:
+        raise ConfigError(f"{what}: {len(labels)} image(s) in {len(classes)} class(es); a probe needs at least 2 "
+                          f"classes: add class folders with images")
+    if counts.min() < 2:
+        raise ConfigError(f"{what}: class {classes[counts.argmin()]} has {counts.min()} image; every class needs "
+                          f">= 2 (one for each split): add images of that class or remove its folder")
+    if min(n_test, n_train) < len(classes):
+        split, k = ("test", n_test) if n_test < n_train else ("train", n_train)
+        raise ConfigError(f"{what}: test_fraction={test_fraction} of {len(labels)} images gives a {split} split of "
+                          f"{k}, fewer than the {len(classes)} classes; {fix}")
     train, test = train_test_split(idx, test_size=test_fraction, stratify=labels, random_state=seed)
     return np.sort(train), np.sort(test)
 
@@ -98,7 +116,7 @@ def load_digits(cfg: DatasetConfig) -> dict[str, ArrayDataset]:
     grey = np.round(d.images * (255.0 / 16.0)).astype(np.uint8)
     rgb = resize(np.repeat(grey[..., None], 3, axis=-1), cfg.image_size)
     labels = d.target.astype(np.int64)
-    train, test = stratified_split(labels, cfg.test_fraction, cfg.split_seed)
+    train, test = stratified_split(labels, cfg.test_fraction, cfg.split_seed, "digits")
     return {"train": ArrayDataset(rgb[train], labels[train]), "test": ArrayDataset(rgb[test], labels[test])}
 
 
@@ -168,8 +186,21 @@ def fetch(source: str, root: Path, download: bool) -> Path:
     """The extracted folder of `source` under `root`, downloading and checking it if asked."""
     arc = ARCHIVES[source]
     folder = root / arc.folder
-    if folder.exists():
+    if root.is_file():
+        raise DatasetMissingError(
+            f"{source}: root {root} is a file, not a folder; set `root:` in params.yaml to the folder that holds "
+            f"{arc.folder}/ (extracted from {Path(arc.url).name})"
+        )
+    if root.name == arc.folder and not folder.exists():
+        raise DatasetMissingError(
+            f"{source}: root {root} is the extracted folder itself; set `root:` in params.yaml to its parent "
+            f"({root.parent})"
+        )
+    if folder.is_dir():
         return folder
+    if folder.exists():
+        raise DatasetMissingError(f"{source}: {folder} is a file, not the extracted folder; delete it and extract "
+                                  f"{Path(arc.url).name} under {root}")
     if not download:
         raise DatasetMissingError(
             f"{source}: {folder} not found. Put the extracted official archive ({arc.url}) under {root}, "
@@ -227,28 +258,55 @@ def load_folder(cfg: DatasetConfig) -> dict[str, FileDataset]:
     split by `test_fraction`. Classes are the sorted folder names."""
     root = Path(cfg.root or "")
     if not cfg.root or not root.is_dir():
-        raise DatasetMissingError(f"folder dataset: root {cfg.root!r} is not a directory; set `root:` in params.yaml")
+        what = "is a file, not a folder" if root.is_file() else "is not a directory"
+        raise DatasetMissingError(f"folder dataset: root {cfg.root!r} {what}; set `root:` in params.yaml to the "
+                                  f"folder that holds <class>/ (or train/<class>/ and test/<class>/)")
+
+    def is_image(p: Path) -> bool:
+        return p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
 
     def scan(base: Path, classes: list[str]) -> tuple[list[Path], np.ndarray]:
         files, labels = [], []
         for c, name in enumerate(classes):
-            found = sorted(p for p in (base / name).rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            found = sorted(p for p in (base / name).rglob("*") if is_image(p))
             files += found
             labels += [c] * len(found)
         return files, np.asarray(labels, dtype=np.int64)
 
+    def class_dirs(base: Path) -> list[str]:
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def none_found(base: Path) -> DatasetMissingError:
+        loose = [p for p in base.iterdir() if is_image(p)]
+        if loose:
+            return DatasetMissingError(
+                f"folder dataset: {len(loose)} image(s) lie directly in {base}, not in class folders; move them "
+                f"to {base}/<class>/… (one folder per class)"
+            )
+        return DatasetMissingError(f"folder dataset: no images ({', '.join(IMAGE_SUFFIXES)}) in class folders "
+                                   f"under {base}; put them in {base}/<class>/…")
+
     test_dir = next((root / s for s in ("val", "test") if (root / s).is_dir()), None)
     if (root / "train").is_dir() and test_dir is not None:
-        classes = sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
-        return {
-            "train": FileDataset(*scan(root / "train", classes), cfg.image_size),
-            "test": FileDataset(*scan(test_dir, classes), cfg.image_size),
-        }
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+        classes = class_dirs(root / "train")
+        train, test = scan(root / "train", classes), scan(test_dir, classes)
+        for base, (files, _) in ((root / "train", train), (test_dir, test)):
+            if not files:
+                raise none_found(base)
+        extra = sorted(set(class_dirs(test_dir)) - set(classes))
+        if extra:
+            raise DatasetMissingError(f"folder dataset: class folder(s) {extra} of {test_dir} are not in "
+                                      f"{root / 'train'}; use the same class names in both (or remove them)")
+        return {"train": FileDataset(*train, cfg.image_size), "test": FileDataset(*test, cfg.image_size)}
+    if (root / "train").is_dir() or test_dir is not None:
+        have = "train/" if (root / "train").is_dir() else f"{test_dir.name}/"
+        raise DatasetMissingError(f"folder dataset: {root} has {have} but not its pair; give it both train/ and "
+                                  f"test/ (or val/), or put the class folders directly in {root}")
+    classes = class_dirs(root)
     files, labels = scan(root, classes)
     if not files:
-        raise DatasetMissingError(f"folder dataset: no images ({', '.join(IMAGE_SUFFIXES)}) under {root}")
-    train, test = stratified_split(labels, cfg.test_fraction, cfg.split_seed)
+        raise none_found(root)
+    train, test = stratified_split(labels, cfg.test_fraction, cfg.split_seed, f"folder dataset {root}")
     return {
         "train": FileDataset([files[i] for i in train], labels[train], cfg.image_size),
         "test": FileDataset([files[i] for i in test], labels[test], cfg.image_size),

@@ -9,6 +9,9 @@ import torch.nn.functional as F
 
 def knn_top1(train_x, train_y, test_x, test_y, k: int = 20, temperature: float = 0.07, chunk: int = 1024) -> float:
     """Top-1 (%) where each of the k nearest training samples votes exp(cos/τ) for its class."""
+    from .linear_probe import check_split
+
+    check_split(train_y, test_y, "k-NN probe")
     tr = F.normalize(torch.as_tensor(train_x, dtype=torch.float32), dim=1)
     te = F.normalize(torch.as_tensor(test_x, dtype=torch.float32), dim=1)
     ytr = torch.as_tensor(train_y, dtype=torch.long)

@@ -7,9 +7,22 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..config import ConfigError
+
+
+def check_split(train_y, test_y, probe: str = "linear probe") -> None:
+    """A probe needs >= 2 classes to fit and >= 1 sample to score; say which split is too small."""
+    if len(np.unique(train_y)) < 2:
+        raise ConfigError(f"{probe}: the train split has {len(train_y)} sample(s) in {len(np.unique(train_y))} "
+                          f"class(es); it needs >= 2 classes: lower the dataset's test_fraction or add data")
+    if len(test_y) == 0:
+        raise ConfigError(f"{probe}: the test split is empty, so there is nothing to score; raise the dataset's "
+                          f"test_fraction or add test images")
+
 
 def linear_probe(train_x, train_y, test_x, test_y, c: float = 1.0) -> float:
     """Top-1 accuracy (%) of a multinomial logistic regression on standardised features."""
+    check_split(train_y, test_y)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
     clf.fit(train_x, train_y)
     return 100.0 * float((clf.predict(test_x) == test_y).mean())
@@ -18,12 +31,14 @@ def linear_probe(train_x, train_y, test_x, test_y, c: float = 1.0) -> float:
 def few_label_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
     """`per_class` training indices of each class, drawn with a fixed seed."""
     rng = np.random.default_rng(seed)
-    picks = []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        if len(idx) < per_class:
-            raise ValueError(f"class {c} has {len(idx)} training samples, fewer than few_shot_per_class={per_class}")
-        picks.append(rng.choice(idx, per_class, replace=False))
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < per_class:
+        raise ConfigError(
+            f"evaluate.few_shot_per_class: class {classes[counts.argmin()]} has {counts.min()} training sample(s), "
+            f"fewer than few_shot_per_class={per_class}; lower evaluate.few_shot_per_class in params.yaml to "
+            f"<= {counts.min()} or use a larger train split"
+        )
+    picks = [rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in classes]
     return np.sort(np.concatenate(picks))
 
 

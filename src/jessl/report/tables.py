@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import statistics
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,8 +17,36 @@ COLUMNS = [
 METRICS = ("linear_top1", "fewshot_top1", "knn_top1", "rankme")
 
 
+class MetricError(ValueError):
+    """An evaluation entry without a usable (finite) metric; the message names the run and its file."""
+
+
 def read_metrics(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
-    return [json.loads(Path(p).read_text()) for p in paths]
+    """The evaluation entries, each remembering the file it came from (`path`, for error messages)."""
+    entries = []
+    for p in paths:
+        try:
+            entry = json.loads(Path(p).read_text())
+        except (OSError, ValueError) as err:
+            raise MetricError(f"{p}: not a readable metrics file ({err}); delete it and rerun snakemake") from None
+        entries.append({**entry, "path": str(p)} if isinstance(entry, dict) else entry)
+    return entries
+
+
+def _metric(e: dict[str, Any], m: str) -> float:
+    """One metric of one entry, refused unless it is a finite number."""
+    value = (e.get("metrics") or {}).get(m)
+    where = f"{e['path']}: " if e.get("path") else ""
+    run = f"{e.get('dataset')}/{e.get('method')}/seed{e.get('seed')}"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MetricError(f"{where}{run} has no numeric {m} (got {value!r}); delete the file and rerun snakemake")
+    if not math.isfinite(value):
+        raise MetricError(
+            f"{where}{run} has {m} = {value}, not a finite number (NaN features?); refusing to put it in the "
+            f"table: find the cause in that run's logs (logs/pretrain/, logs/evaluate/), then delete the file "
+            f"and rerun snakemake"
+        )
+    return float(value)
 
 
 def build_rows(entries: list[dict[str, Any]], order: list[str] | None = None) -> list[dict[str, Any]]:
@@ -31,7 +60,7 @@ def build_rows(entries: list[dict[str, Any]], order: list[str] | None = None) ->
         es.sort(key=lambda e: e["seed"])
         row: dict[str, Any] = {"dataset": dataset, "method": method, "loss": es[0].get("loss") or "-"}
         for m in METRICS:
-            vals = [e["metrics"][m] for e in es]
+            vals = [_metric(e, m) for e in es]
             row[m] = round(statistics.fmean(vals), 2)
             if len(vals) > 1:
                 row[f"{m}_std"] = round(statistics.stdev(vals), 2)

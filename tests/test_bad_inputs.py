@@ -1,0 +1,456 @@
+"""Bad inputs a hurried user really makes: each is refused with one line that names the file or key,
+the problem and the fix, and leaves every existing output as it was."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, random_images, tool_env
+from jessl import io as jio
+from jessl import stages
+from jessl.config import ConfigError, load, validate
+from jessl.data import beton, sources
+from jessl.evaluate.knn import knn_top1
+from jessl.evaluate.linear_probe import few_label_indices, linear_probe
+from jessl.methods import registry
+from jessl.report import tables
+
+BASE = {"datasets": {"digits": {}}, "methods": {"simclr": {}, "vicreg": {}}}
+
+
+def with_(**over):
+    return {**BASE, **over}
+
+
+def one_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, f"expected one line, got:\n{text}"
+    return lines[0]
+
+
+def cli_check(path: Path) -> subprocess.CompletedProcess:
+    env = {**tool_env(), "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.run([sys.executable, "-m", "jessl.cli", "check", str(path)], capture_output=True, text=True,
+                          env=env, cwd=path.parent if path.parent.exists() else None, timeout=120)
+
+
+def config_problem(data) -> str:
+    """The one problem line of a rejected config."""
+    with pytest.raises(ConfigError) as err:
+        validate(data)
+    lines = str(err.value).splitlines()
+    assert lines[0] == "params.yaml: invalid configuration (1 problem(s)):", str(err.value)
+    assert len(lines) == 2, str(err.value)
+    return lines[1]
+
+
+class TestConfig:
+    DUPLICATE = "datasets:\n  digits: {}\nmethods:\n  simclr:\n    hparams: {temperature: 0.5}\n  vicreg:\n" \
+                "  simclr:\n    hparams: {temperature: 0.1}\n"
+
+    def test_duplicate_key_is_refused_with_both_lines(self, tmp_path):
+        path = tmp_path / "params.yaml"
+        path.write_text(self.DUPLICATE)
+        assert yaml.safe_load(self.DUPLICATE)["methods"]["simclr"]["hparams"]["temperature"] == 0.1  # YAML: last wins
+        with pytest.raises(ConfigError) as err:
+            load(path)
+        assert one_line(str(err.value)) == f"{path}, line 7: key 'simclr' appears twice (first on line 4); keep one"
+        assert path.read_text() == self.DUPLICATE
+
+    def test_same_key_in_different_mappings_is_fine(self, tmp_path):
+        path = tmp_path / "params.yaml"
+        path.write_text("datasets:\n  digits: {}\nmethods:\n  simclr:\n    hparams: {temperature: 0.5}\n"
+                        "  simclr_abs:\n    hparams: {temperature: 0.5}\n")
+        assert set(load(path).methods) == {"simclr", "simclr_abs"}
+
+    @pytest.mark.parametrize(
+        "text, needle",
+        [
+            ("datasets:\n  digits: {}\nmethods:\n  simclr: {}\n vicreg: {}\n", r"line 5, column 2: YAML syntax error"),
+            ("datasets:\n  digits: {}\nmethods: [simclr,\n", r"line 4, column 1: YAML syntax error"),
+            ("datasets:\n\tdigits: {}\n", r"line 2, column 1: YAML syntax error: .*not tabs; replace the tab"),
+        ],
+        ids=["indent", "unclosed", "tab"],
+    )
+    def test_yaml_syntax_error_is_one_line_with_line_and_column(self, tmp_path, text, needle):
+        path = tmp_path / "params.yaml"
+        path.write_text(text)
+        with pytest.raises(ConfigError) as err:
+            load(path)
+        msg = one_line(str(err.value))
+        assert msg.startswith(f"{path}, line ") and re.search(needle, msg), msg
+
+    @pytest.mark.parametrize("kind", ["duplicate", "syntax", "directory", "binary", "latin1"])
+    def test_cli_check_says_one_line_and_fails(self, tmp_path, kind):
+        path = tmp_path / "params.yaml"
+        if kind == "duplicate":
+            path.write_text(self.DUPLICATE)
+            needle = "line 7: key 'simclr' appears twice (first on line 4); keep one"
+        elif kind == "syntax":
+            path.write_text("datasets: {digits: {}\nmethods: {}\n")
+            needle = "YAML syntax error"
+        elif kind == "directory":
+            path.mkdir()
+            needle = "is a directory, not a params file; pass a YAML file"
+        elif kind == "binary":
+            path.write_bytes(bytes(range(256)) * 4)
+            needle = "not a UTF-8 text file"
+        else:
+            path.write_bytes("datasets:\n  d\xefgits: {}\n".encode("latin-1"))
+            needle = "not a UTF-8 text file (byte 0xef at offset 13)"
+        before = path.read_bytes() if path.is_file() else None
+        out = cli_check(path)
+        assert out.returncode == 1, out
+        msg = one_line(out.stderr)
+        assert msg.startswith(str(path)) and needle in msg, msg
+        assert "Traceback" not in out.stderr and out.stdout == ""
+        assert (path.read_bytes() if path.is_file() else None) == before
+
+    def test_snakemake_stops_on_a_duplicate_key(self, tmp_path):
+        for part in ("Snakefile", "workflow", "src", "envs"):
+            src = ROOT / part
+            if src.is_dir():
+                shutil.copytree(src, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+            elif src.exists():
+                shutil.copy(src, tmp_path / part)
+        dup = "  simclr:\n    hparams: {temperature: 0.1}\n  dcl:"
+        text = (ROOT / "params.yaml").read_text().replace("  dcl:", dup)
+        (tmp_path / "params.yaml").write_text(text)
+        out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=tmp_path,
+                             capture_output=True, text=True, env=tool_env(), timeout=300)
+        said = out.stdout + out.stderr
+        assert out.returncode != 0
+        assert re.search(r"params\.yaml, line \d+: key .simclr. appears twice \(first on line \d+\)", said), said[-999:]
+        assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+
+    @pytest.mark.parametrize("bad", ["simclr+x", "simclr(0.1)", "simclr/a", "simclr 2", "vicreg.exp"])
+    def test_row_names_the_dag_cannot_match_are_refused(self, bad):
+        line = config_problem(with_(methods={"simclr": {}, bad: {"loss": "vicreg", "lr": 0.5}}))
+        assert f"methods: name {bad!r} may only use letters, digits and _" in line
+        assert "rename it, e.g. '" in line
+
+    def test_dataset_names_are_checked_too(self):
+        line = config_problem(with_(datasets={"digits-16/x": {}}))
+        assert line.startswith("  - datasets: name 'digits-16/x'") and "'digits_16_x'" in line
+
+    def test_names_that_prefix_each_other_are_fine_and_the_wildcards_tell_them_apart(self):
+        p = validate(with_(methods={"simclr": {}, "simclr_1neg": {"loss": "simclr", "hparams": {"num_negatives": 1}}}))
+        pattern = re.compile(r"results/eval/(?P<method>" + "|".join(p.runs) + r")/seed(?P<seed>\d+)/metrics\.json")
+        for run in p.runs:
+            m = pattern.fullmatch(f"results/eval/{run}/seed0/metrics.json")
+            assert m and m["method"] == run
+
+    @pytest.mark.parametrize("seeds, needle", [([0, 1, 0], "seed 0 is listed twice"), ([1, -2], "seed -2 is negative")])
+    def test_bad_seeds(self, seeds, needle):
+        line = config_problem(with_(seeds=seeds))
+        assert line.startswith("  - seeds: ") and needle in line
+
+    def test_zero_width_projector_layer(self):
+        line = config_problem(with_(model={"projector": [128, 0]}))
+        assert "model.projector: every layer width must be >= 1, got [128, 0]" in line
+
+    @pytest.mark.parametrize("section, key", [("pretrain", "batch_size"), ("pretrain", "checkpoint_every"),
+                                              ("evaluate", "knn_k"), ("evaluate", "batch_size"),
+                                              ("evaluate", "few_shot_per_class"), ("model", "predictor_hidden")])
+    def test_other_sizes_cannot_be_zero(self, section, key):
+        assert config_problem(with_(**{section: {key: 0}})).startswith(f"  - {section}.{key}: ")
+
+    def test_target_ema_on_a_method_without_target(self):
+        line = config_problem(with_(methods={"simclr": {"target_ema": 0.9}}))
+        assert "methods.simclr.target_ema: 'simclr' has no target network" in line and "remove it" in line
+        line = config_problem(with_(methods={"fast": {"loss": "ssl_hsic_notarget", "target_ema": 0.99}}))
+        assert line.startswith("  - methods.fast.target_ema: 'ssl_hsic_notarget' has no target network")
+        p = validate(with_(methods={"byol": {"target_ema": 0.9}, "hsic": {"loss": "ssl_hsic", "target_ema": 0.9}}))
+        assert p.methods["byol"].target_ema == 0.9
+
+    def test_zero_epochs_make_an_untrained_row(self):
+        line = config_problem(with_(methods={"simclr": {"epochs": 0}, "vicreg": {}}))
+        assert line.startswith("  - methods.simclr.epochs: 0 epochs leaves methods.simclr untrained")
+        line = config_problem(with_(pretrain={"epochs": 0}))
+        assert line.startswith("  - pretrain.epochs: 0 epochs leaves methods.simclr untrained")
+        assert validate(with_(pretrain={"epochs": 0}, methods={"simclr": {"epochs": 2}})).runs[-1] == "simclr"
+
+    @pytest.mark.parametrize("alias", [{"loss": "simclr"}, {"loss": "simclr", "hparams": {"temperature": None}}],
+                             ids=["defaults", "explicit-default"])
+    def test_alias_row_identical_to_another_row(self, alias):
+        if "hparams" in alias:  # the loss's own default, written out
+            alias = {**alias, "hparams": {"temperature": registry.get("simclr").hparams["temperature"]}}
+        line = config_problem(with_(methods={"simclr": {}, "simclr_copy": alias}))
+        assert line == ("  - methods.simclr_copy is the same run as methods.simclr (loss 'simclr', same hparams and "
+                        "overrides); remove one or change its hparams")
+
+    @pytest.mark.parametrize("diff", [{"hparams": {"temperature": 0.2}}, {"lr": 0.1}, {"epochs": 3}])
+    def test_alias_rows_that_differ_are_fine(self, diff):
+        p = validate(with_(methods={"simclr": {}, "simclr_b": {"loss": "simclr", **diff}}))
+        assert list(p.methods) == ["simclr", "simclr_b"]
+
+
+def _cut(src: Path, dest: Path, drop: int) -> Path:
+    data = src.read_bytes()
+    dest.write_bytes(data[: len(data) - drop])
+    return dest
+
+
+class TestData:
+    @pytest.mark.parametrize("drop", [1, 24, 24 * 40 + 5, 24 * 320 + 1000], ids=["1B", "1row", "40rows", "into-data"])
+    def test_train_beton_cut_at_its_tail(self, tmp_path, small_betons, drop):
+        (tmp_path / "data" / "x").mkdir(parents=True)
+        path = _cut(small_betons[0], tmp_path / "data" / "x" / "train.beton", drop)
+        size, full = path.stat().st_size, small_betons[0].stat().st_size
+        with pytest.raises(beton.BetonError) as err:
+            beton.check_beton(path)
+        msg = one_line(str(err.value))
+        m = re.fullmatch(rf"{re.escape(str(path))}: truncated \((\d+) bytes, expected >= (\d+)\); delete it and "
+                         r"rerun `snakemake` to rebuild it", msg)
+        assert m, msg
+        assert (int(m[1]), int(m[2])) == (size, full)  # the header and metadata say how long the file must be
+        assert path.stat().st_size == size  # left for the user to delete
+
+    def test_test_beton_cut_at_its_tail_is_no_key_error(self, tmp_path, small_betons):
+        path = _cut(small_betons[1], tmp_path / "test.beton", 24 * 3)
+        with pytest.raises(beton.BetonError, match=r"test\.beton: truncated \(\d+ bytes, expected >= \d+\)"):
+            beton.read_all(path)
+
+    def test_intact_betons_still_pass(self, small_betons):
+        assert beton.check_beton(small_betons[0]) == 320 and beton.check_beton(small_betons[1]) == 100
+
+    def test_empty_split_is_not_written(self, tmp_path):
+        out = tmp_path / "test.beton"
+        empty = sources.ArrayDataset(random_images(0, 16), np.zeros(0, dtype=np.int64))
+        with pytest.raises(beton.BetonError, match=r"test\.beton: nothing to write \(the split is empty\)"):
+            beton.write_beton(empty, out)
+        assert not out.exists() and not list(tmp_path.iterdir())
+
+    @staticmethod
+    def _records(tmp_path, train_params=None, test_params=None, missing=None):
+        base = {"dataset": "digits", "source": "digits", "root": None, "download": False, "image_size": 16,
+                "test_fraction": 0.2, "split_seed": 0}
+        paths = []
+        for split, extra in (("train", train_params), ("test", test_params)):
+            path = tmp_path / split / f"{split}.beton"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"")
+            if split != missing:
+                rec = {"stage": "convert", "params": {**base, "split": split, **(extra or {})}}
+                Path(f"{path}.run.json").write_text(json.dumps(rec))
+            paths.append(path)
+        return paths
+
+    def test_check_pair_accepts_a_matching_pair(self, tmp_path):
+        train, test = self._records(tmp_path, test_params={"download": True})
+        assert beton.check_pair(train, test) is None
+
+    @pytest.mark.parametrize(
+        "train_params, test_params, needle",
+        [
+            (None, {"dataset": "cifar10", "source": "cifar10"}, "dataset: 'digits' vs 'cifar10'; source: 'digits'"),
+            (None, {"image_size": 32}, "image_size: 16 vs 32"),
+            ({"split_seed": 1}, None, "split_seed: 1 vs 0"),
+        ],
+        ids=["dataset", "resolution", "split_seed"],
+    )
+    def test_check_pair_refuses_mismatched_files(self, tmp_path, train_params, test_params, needle):
+        train, test = self._records(tmp_path, train_params, test_params)
+        with pytest.raises(beton.BetonError) as err:
+            beton.check_pair(train, test)
+        msg = one_line(str(err.value))
+        assert msg.startswith(f"{train} and {test} come from different data (") and needle in msg
+        assert msg.endswith("delete both and rerun `snakemake` to rebuild them from one dataset")
+
+    @pytest.mark.parametrize("missing", ["train", "test"])
+    def test_check_pair_needs_both_records(self, tmp_path, missing):
+        train, test = self._records(tmp_path, missing=missing)
+        path = train if missing == "train" else test
+        with pytest.raises(beton.BetonError, match=rf"^{re.escape(str(path))}: no run record \({path.name}\.run"
+                                                   r"\.json\).*delete both and rerun"):
+            beton.check_pair(train, test)
+
+    def test_check_pair_refuses_swapped_files(self, tmp_path):
+        train, test = self._records(tmp_path)
+        with pytest.raises(beton.BetonError, match=r"its run record says it is the 'test' split, not 'train'"):
+            beton.check_pair(test, train)
+
+    def test_split_too_small_for_the_classes_names_test_fraction(self):
+        with pytest.raises(ConfigError) as err:
+            sources.load(sources.DatasetConfig(image_size=8, test_fraction=0.001))
+        msg = one_line(str(err.value))
+        assert msg == ("digits: test_fraction=0.001 of 1797 images gives a test split of 2, fewer than the 10 "
+                       "classes; change `test_fraction` for this dataset in params.yaml or add images")
+
+    def test_class_with_one_image(self):
+        with pytest.raises(ConfigError, match=r"class 2 has 1 image; every class needs >= 2"):
+            sources.stratified_split(np.array([0, 0, 1, 1, 2, 0, 1]), 0.5, 0)
+
+    def test_few_label_probe_needs_enough_per_class(self):
+        y = np.repeat(np.arange(3), [12, 4, 9])
+        with pytest.raises(ConfigError) as err:
+            few_label_indices(y, 10, seed=0)
+        assert one_line(str(err.value)) == (
+            "evaluate.few_shot_per_class: class 1 has 4 training sample(s), fewer than few_shot_per_class=10; "
+            "lower evaluate.few_shot_per_class in params.yaml to <= 4 or use a larger train split")
+
+    @pytest.mark.parametrize("probe", ["linear", "knn"])
+    def test_probes_name_the_split_that_is_too_small(self, probe):
+        x = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+        fit = linear_probe if probe == "linear" else knn_top1
+        with pytest.raises(ConfigError, match=r"the train split has 6 sample\(s\) in 1 class\(es\); it needs >= 2"):
+            fit(x, np.zeros(6, dtype=np.int64), x, np.zeros(6, dtype=np.int64))
+        with pytest.raises(ConfigError, match=r"the test split is empty, so there is nothing to score; raise"):
+            fit(x, np.arange(6) % 2, x[:0], np.zeros(0, dtype=np.int64))
+
+    @staticmethod
+    def _images(folder: Path, n: int, seed: int = 0) -> None:
+        from PIL import Image
+
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(random_images(n, 12, seed)):
+            Image.fromarray(img).save(folder / f"{i}.png")
+
+    def _folder(self, root: Path, **kw):
+        return sources.load(sources.DatasetConfig(source="folder", root=str(root), image_size=8, **kw))
+
+    def test_images_not_in_class_folders(self, tmp_path):
+        self._images(tmp_path, 4)
+        with pytest.raises(sources.DatasetMissingError) as err:
+            self._folder(tmp_path)
+        assert one_line(str(err.value)) == (f"folder dataset: 4 image(s) lie directly in {tmp_path}, not in class "
+                                            f"folders; move them to {tmp_path}/<class>/… (one folder per class)")
+
+    def test_empty_test_folder(self, tmp_path):
+        for c in ("cat", "dog"):
+            self._images(tmp_path / "train" / c, 3)
+        (tmp_path / "test").mkdir()
+        with pytest.raises(sources.DatasetMissingError, match=rf"no images .* in class folders under "
+                                                              rf"{re.escape(str(tmp_path / 'test'))}; put them in"):
+            self._folder(tmp_path)
+
+    def test_test_class_missing_from_train(self, tmp_path):
+        for c in ("cat", "dog"):
+            self._images(tmp_path / "train" / c, 3)
+            self._images(tmp_path / "val" / c, 2)
+        self._images(tmp_path / "val" / "bird", 2)
+        with pytest.raises(sources.DatasetMissingError, match=r"class folder\(s\) \['bird'\] of .*val are not in"):
+            self._folder(tmp_path)
+
+    def test_train_folder_without_test(self, tmp_path):
+        self._images(tmp_path / "train" / "cat", 3)
+        with pytest.raises(sources.DatasetMissingError, match=r"has train/ but not its pair"):
+            self._folder(tmp_path)
+
+    def test_folder_split_too_small(self, tmp_path):
+        for c in ("cat", "dog", "owl"):
+            self._images(tmp_path / c, 2)
+        with pytest.raises(ConfigError, match=r"test_fraction=0\.2 of 6 images gives a test split of 2, fewer than "
+                                              r"the 3 classes"):
+            self._folder(tmp_path, test_fraction=0.2)
+
+    def test_cifar_root_is_a_file(self, tmp_path):
+        archive = tmp_path / "cifar-10-python.tar.gz"
+        archive.write_bytes(b"not really")
+        with pytest.raises(sources.DatasetMissingError) as err:
+            sources.load(sources.DatasetConfig(source="cifar10", root=str(archive), download=True))
+        msg = one_line(str(err.value))
+        assert msg.startswith(f"cifar10: root {archive} is a file, not a folder; set `root:` in params.yaml")
+        assert "put the" not in msg and archive.read_bytes() == b"not really"
+
+    def test_cifar_root_is_the_extracted_folder(self, tmp_path):
+        folder = tmp_path / "cifar-10-batches-py"
+        folder.mkdir()
+        with pytest.raises(sources.DatasetMissingError, match=r"is the extracted folder itself; set `root:` in "
+                                                              r"params.yaml to its parent"):
+            sources.load(sources.DatasetConfig(source="cifar10", root=str(folder)))
+
+
+def _entry(method, seed, **metrics):
+    base = {"linear_top1": 50.0, "fewshot_top1": 40.0, "knn_top1": 45.0, "rankme": 10.0}
+    return {"dataset": "digits", "method": method, "loss": method, "seed": seed, "epochs": 1,
+            "metrics": {**base, **metrics}}
+
+
+class TestTable:
+    @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+    def test_non_finite_metric_is_refused_naming_run_and_file(self, tmp_path, value):
+        files = []
+        for i, e in enumerate([_entry("simclr", 0), _entry("simclr", 1, knn_top1=value)]):
+            files.append(tmp_path / f"seed{i}" / "metrics.json")
+            files[-1].parent.mkdir()
+            files[-1].write_text(json.dumps(e))  # json writes NaN/Infinity, as the evaluation stage would
+        entries = tables.read_metrics(files)
+        with pytest.raises(tables.MetricError) as err:
+            tables.build_rows(entries)
+        msg = one_line(str(err.value))
+        assert msg.startswith(f"{files[1]}: digits/simclr/seed1 has knn_top1 = {value}, not a finite number")
+        assert msg.endswith("then delete the file and rerun snakemake")
+
+    def test_missing_metric(self):
+        e = _entry("vicreg", 0)
+        del e["metrics"]["rankme"]
+        with pytest.raises(tables.MetricError, match=r"^digits/vicreg/seed0 has no numeric rankme \(got None\)"):
+            tables.build_rows([e])
+
+    def test_report_stage_stops_in_one_line_and_keeps_the_old_table(self, tmp_path, caplog, monkeypatch):
+        monkeypatch.setattr(stages, "setup_logging", lambda logfile: None)  # keep pytest's log capture
+        assert tables.MetricError in stages.user_errors()
+        good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+        good.write_text(json.dumps(_entry("simclr", 0)))
+        bad.write_text(json.dumps(_entry("vicreg", 0, rankme=math.nan)))
+        outs = [tmp_path / "table1.csv", tmp_path / "table1.md", tmp_path / "summary.json"]
+        outs[0].write_text("old table\n")
+        with pytest.raises(SystemExit) as ex:
+            stages.main(None, stages.report, [good, bad], ["simclr", "vicreg"], *outs)
+        assert ex.value.code == 1
+        assert outs[0].read_text() == "old table\n" and not outs[1].exists() and not outs[2].exists()
+        errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+        assert len(errors) == 1 and f"{bad}: digits/vicreg/seed0 has rankme = nan" in one_line(errors[0])
+
+    def test_finite_metrics_still_make_the_table(self):
+        rows = tables.build_rows([_entry("simclr", 0), _entry("simclr", 1, knn_top1=55.0)])
+        assert rows[0]["knn_top1"] == 50.0 and rows[0]["n_seeds"] == 2 and "path" not in rows[0]
+
+
+class TestFiles:
+    @pytest.fixture
+    def umask(self):
+        old = os.umask(0o022)
+        os.umask(old)
+
+        def set_(mask):
+            os.umask(mask)
+
+        yield set_
+        os.umask(old)
+
+    @pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+    def test_outputs_get_the_mode_the_umask_gives(self, tmp_path, umask, mask, mode):
+        umask(mask)
+        assert jio.current_umask() == mask
+        out = tmp_path / "results" / "summary.json"
+        jio.write_json(out, {"a": 1})
+        assert out.stat().st_mode & 0o777 == mode
+        out.chmod(0o600)  # an older output: rewriting it gives the umask's mode too
+        jio.write_text(out, "x\n")
+        assert out.stat().st_mode & 0o777 == mode and out.read_text() == "x\n"
+        jio.save_torch(tmp_path / "final.pt", {"w": 1})
+        assert (tmp_path / "final.pt").stat().st_mode & 0o777 == mode
+        assert not list(out.parent.glob(".*.tmp"))
+
+    def test_a_failed_write_keeps_the_old_file_and_mode(self, tmp_path, umask):
+        umask(0o022)
+        out = tmp_path / "table1.csv"
+        jio.write_text(out, "old\n")
+        with pytest.raises(RuntimeError), jio.atomic_path(out) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed")
+        assert out.read_text() == "old\n" and out.stat().st_mode & 0o777 == 0o644
+        assert [p.name for p in tmp_path.iterdir()] == ["table1.csv"]
