@@ -408,7 +408,8 @@ class TestTable:
         outs = [tmp_path / "table1.csv", tmp_path / "table1.md", tmp_path / "summary.json"]
         outs[0].write_text("old table\n")
         with pytest.raises(SystemExit) as ex:
-            stages.main(None, stages.report, [good, bad], ["simclr", "vicreg"], *outs)
+            stages.main(None, stages.report, metrics_files=[good, bad], order=["simclr", "vicreg"], table_csv=outs[0],
+                        table_md=outs[1], summary_json=outs[2])
         assert ex.value.code == 1
         assert outs[0].read_text() == "old table\n" and not outs[1].exists() and not outs[2].exists()
         errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
