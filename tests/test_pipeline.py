@@ -100,7 +100,7 @@ def test_transfer_spectrum_convergence_and_the_report(project):
     for png in sorted((project / "results/figures").glob("*.png")):
         assert base64.b64encode(png.read_bytes()).decode()[:2000] in html, png.name  # embedded: works offline
     plots = json.loads(run(["dvc", "plots", "show", "--json"], project).stdout)
-    assert {"convergence", "spectrum"} <= set(plots)
+    assert {"convergence", "spectrum"} <= set(plots["data"])
 
 
 def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkeypatch):
