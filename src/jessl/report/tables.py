@@ -83,7 +83,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 def to_markdown(rows: list[dict[str, Any]], title: str = "Table 1") -> str:
     head = ["dataset", "method", "loss", "linear top-1 %", "few-label top-1 %", "k-NN top-1 %", "RankMe",
             "epochs", "seeds"]
-    lines = [f"# {title}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     def cell(r: dict[str, Any], m: str) -> str:
         std = r.get(f"{m}_std")
         return f"{r[m]:.2f}" + (f" ± {std:.2f}" if std is not None else "")
@@ -146,7 +146,7 @@ def transfer_csv(rows: list[dict[str, Any]]) -> str:
 def transfer_markdown(rows: list[dict[str, Any]]) -> str:
     pairs = transfer_pairs(rows)
     head = ["method"] + [f"{p.replace('_to_', ' → ')} {label} %" for p in pairs for _, label in PROBES]
-    lines = ["# Table 2: transfer", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = ["**Table 2: transfer**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["method"]] + [f"{r[f'{p}_{k}']:.2f}" if f"{p}_{k}" in r else "" for p in pairs for k, _ in PROBES]
         lines.append("| " + " | ".join(cells) + " |")
@@ -194,7 +194,7 @@ def spectrum_csv(rows: list[dict[str, Any]]) -> str:
 def spectrum_markdown(rows: list[dict[str, Any]]) -> str:
     head = ["dataset", "method", "feature dim", "feature RankMe", "collapsed feature dims", "projector dim",
             "projector RankMe", "collapsed projector dims"]
-    lines = ["# Table 3: spectrum", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = ["**Table 3: spectrum**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         lines.append("| " + " | ".join(str(r[c]) for c in SPECTRUM_COLUMNS[:-1]) + " |")
     lines += ["", "Covariance eigenvalues of the frozen backbone features and of the projector outputs on the "
