@@ -9,6 +9,8 @@ rule convert:
         "../../envs/jessl.yaml"
     log:
         "logs/convert/{dataset}.log",
+    benchmark:
+        "logs/benchmarks/convert/{dataset}.tsv",
     threads: 1
     script:
         "../scripts/convert.py"

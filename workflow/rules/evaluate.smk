@@ -25,6 +25,8 @@ rule evaluate:
         "../../envs/jessl.yaml"
     log:
         "logs/evaluate/{dataset}/{method}/seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/evaluate/{dataset}/{method}/seed{seed}.tsv",
     threads: 1
     script:
         "../scripts/evaluate.py"
@@ -49,6 +51,8 @@ rule evaluate_kept:
         "../../envs/jessl.yaml"
     log:
         "logs/evaluate_kept/{dataset}/{method}/seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/evaluate_kept/{dataset}/{method}/seed{seed}.tsv",
     threads: 1
     script:
         "../scripts/evaluate_kept.py"

@@ -19,6 +19,8 @@ rule pretrain:
         "../../envs/jessl.yaml"
     log:
         "logs/pretrain/{dataset}/{method}/seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/pretrain/{dataset}/{method}/seed{seed}.tsv",
     threads: P.pretrain.threads
     resources:
         gpu=P.pretrain.gpus,

@@ -12,6 +12,8 @@ rule table:
         "../../envs/jessl.yaml"
     log:
         "logs/report/table.log",
+    benchmark:
+        "logs/benchmarks/report/table.tsv",
     script:
         "../scripts/table.py"
 
@@ -31,6 +33,8 @@ rule figures:
         "../../envs/jessl.yaml"
     log:
         "logs/report/figures.log",
+    benchmark:
+        "logs/benchmarks/report/figures.tsv",
     script:
         "../scripts/figures.py"
 
@@ -57,6 +61,8 @@ rule table_transfer:
         "../../envs/jessl.yaml"
     log:
         "logs/report/table_transfer.log",
+    benchmark:
+        "logs/benchmarks/report/table_transfer.tsv",
     script:
         "../scripts/analysis.py"
 
@@ -76,6 +82,8 @@ rule table_spectrum:
         "../../envs/jessl.yaml"
     log:
         "logs/report/table_spectrum.log",
+    benchmark:
+        "logs/benchmarks/report/table_spectrum.tsv",
     script:
         "../scripts/analysis.py"
 
@@ -95,6 +103,8 @@ rule convergence:
         "../../envs/jessl.yaml"
     log:
         "logs/report/convergence.log",
+    benchmark:
+        "logs/benchmarks/report/convergence.tsv",
     script:
         "../scripts/analysis.py"
 

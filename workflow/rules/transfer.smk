@@ -20,6 +20,8 @@ rule transfer:
         "../../envs/jessl.yaml"
     log:
         "logs/transfer/{source}_to_{target}/{method}/seed{seed}.log",
+    benchmark:
+        "logs/benchmarks/transfer/{source}_to_{target}/{method}/seed{seed}.tsv",
     threads: 1
     script:
         "../scripts/evaluate.py"
