@@ -58,7 +58,7 @@ def _audit(args: argparse.Namespace) -> int:
         expect = partial(expected_params, cfg) if cfg is not None else None
         node = audit(given, allow_dirty=args.allow_dirty, expected_params=expect, root=root, select=select)
         if rows is not None and cfg is not None and chosen is None:
-            node.stale.extend(table_coverage(rows, cfg.datasets, cfg.runs, cfg.seeds, str(source)))
+            node.stale.extend(table_coverage(rows, cfg.table_datasets, cfg.runs, cfg.seeds, str(source)))
         if chosen is not None:
             answers += row_answer(node, chosen, args.column)
         reports.append(node)
