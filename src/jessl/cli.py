@@ -13,7 +13,16 @@ def _audit(args: argparse.Namespace) -> int:
     from functools import partial
 
     from .config import ConfigError, expected_params, load
-    from .provenance import audit, audit_summary, format_tree, project_root, row_answer, row_inputs, table_coverage
+    from .provenance import (
+        audit,
+        audit_summary,
+        format_tree,
+        is_table1,
+        project_root,
+        row_answer,
+        row_inputs,
+        table_coverage,
+    )
     from .provenance import table_rows as read_rows
 
     if args.column and not args.row:
@@ -42,8 +51,8 @@ def _audit(args: argparse.Namespace) -> int:
         select = chosen = None
         if args.row is not None:
             if rows is None:
-                print(f"error: --row {args.row}: {given} is not a results table (a CSV with dataset, method and "
-                      f"seed columns); audit results/table1.csv", file=sys.stderr)
+                print(f"error: --row {args.row}: {given} is not a results table (a CSV with a method column); "
+                      f"audit results/table1.csv", file=sys.stderr)
                 return 2
             chosen = [r for r in rows if r["method"] == args.row]
             if not chosen:
@@ -57,7 +66,7 @@ def _audit(args: argparse.Namespace) -> int:
             select = row_inputs(given, root, args.row).__contains__
         expect = partial(expected_params, cfg) if cfg is not None else None
         node = audit(given, allow_dirty=args.allow_dirty, expected_params=expect, root=root, select=select)
-        if rows is not None and cfg is not None and chosen is None:
+        if rows is not None and cfg is not None and chosen is None and is_table1(rows):
             node.stale.extend(table_coverage(rows, cfg.table_datasets, cfg.runs, cfg.seeds, str(source)))
         if chosen is not None:
             answers += row_answer(node, chosen, args.column)

@@ -484,16 +484,40 @@ def audit_summary(nodes: Iterable[AuditNode]) -> tuple[bool, str]:
 
 
 def table_rows(path: str | Path) -> list[dict[str, str]] | None:
-    """The rows of a results table (a CSV with dataset, method and seed columns), else None."""
+    """The rows of a results table (a CSV with a method column: table1, table2_transfer, table3_spectrum,
+    convergence), else None."""
     path = Path(path)
     if path.suffix != ".csv" or not path.is_file():
         return None
     with path.open(newline="") as f:
         reader = csv.DictReader(f)
         rows = list(reader)
-        if not {"dataset", "method", "seed"} <= set(reader.fieldnames or ()):
+        if "method" not in (reader.fieldnames or ()):
             return None
     return rows
+
+
+def is_table1(rows: list[dict[str, str]]) -> bool:
+    """A table with one row per configured (dataset, method) over all seeds (table1's layout)."""
+    return bool(rows) and {"dataset", "method", "seed"} <= set(rows[0]) and "pct" not in rows[0]
+
+
+METRIC_KEYS = ("linear_top1", "fewshot_top1", "knn_top1", "rankme")
+
+
+def _row_filter(r: dict[str, str], column: str) -> tuple[str, list[str]]:
+    """(the metric key in the evaluation records, path fragments an input of this row's cell contains)."""
+    metric, parts = column, []
+    for key in METRIC_KEYS:
+        if column != key and column.endswith(f"_{key}"):  # table2: {source}_to_{target}_{probe}
+            metric, parts = key, [f"/{column.removesuffix(f'_{key}')}/"]
+    if r.get("dataset"):
+        parts.append(f"/{r['dataset']}/")
+    if r.get("pct"):  # convergence: a kept checkpoint's evaluation, or (100 %) the final one's
+        parts.append("/eval/" if r["pct"] == "100" else f"/pct{r['pct']}.json")
+    if r.get("seed") and "pct" in r:
+        parts.append(f"/seed{r['seed']}/")
+    return metric, parts
 
 
 def table_coverage(rows: list[dict[str, str]], datasets: Iterable[str], runs: Iterable[str],
@@ -538,15 +562,18 @@ def row_answer(node: AuditNode, rows: list[dict[str, str]], column: str | None) 
     records of the row's chain must average to the table's number, else `node` gets a problem."""
     lines = []
     for r in rows:
-        method, dataset = r["method"], r["dataset"]
+        method = r["method"]
+        where = ", ".join(f"{fmt}".format(r[k]) for k, fmt in (("dataset", "{}"), ("pct", "{} % of the epochs"),
+                                                              ("seed", "seed {}"), ("seeds", "seeds {}")) if r.get(k))
         if column is None:
-            lines.append(f"{node.path} {method} ({dataset}): " + ", ".join(f"{k}={v}" for k, v in r.items()))
+            lines.append(f"{node.path} {method} ({where}): " + ", ".join(f"{k}={v}" for k, v in r.items()))
             continue
-        lines.append(f"{node.path} {method} {column} = {r[column]} ({dataset}, seed {r['seed']})")
+        lines.append(f"{node.path} {method} {column} = {r[column]} ({where})")
+        metric, parts = _row_filter(r, column)
         found = []
         for n in node.inputs:
-            value = ((n.record or {}).get("metrics") or {}).get(column)
-            if isinstance(value, int | float) and f"/{dataset}/" in f"/{n.path}":
+            value = ((n.record or {}).get("metrics") or {}).get(metric)
+            if isinstance(value, int | float) and all(p in f"/{n.path}" for p in parts):
                 found.append(value)
                 lines.append(f"    from {n.path}: {value}")
         if not found:
