@@ -26,6 +26,16 @@ def test_readme_tables_are_the_outputs_dvc_lock_pins():
             f"README's copy of {path} is not the output dvc.lock pins: rebuild, `dvc commit`, and paste the file")
 
 
+def test_readme_figures_are_the_outputs_dvc_lock_pins():
+    shown = re.findall(r"\]\((docs/figures/[\w.-]+\.png)\)", (ROOT / "README.md").read_text())
+    assert "docs/figures/convergence.png" in shown
+    pinned = pinned_md5s()
+    for rel in shown:
+        output = "results/figures/" + rel.rsplit("/", 1)[1]
+        assert hashlib.md5((ROOT / rel).read_bytes()).hexdigest() == pinned[output], (
+            f"{rel} is not the {output} that dvc.lock pins: copy the rebuilt figure")
+
+
 def test_the_check_catches_an_edited_number():
     text = (ROOT / "README.md").read_text()
     path, block = BLOCK.findall(text)[0]
