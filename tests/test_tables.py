@@ -71,7 +71,7 @@ def test_to_csv_has_std_columns_and_empty_cells_for_single_seeds():
 def test_to_markdown_renders_mean_plus_minus_std():
     rows = build_rows(_entries(), order=["raw_pixels", "simclr", "vicreg"])
     lines = to_markdown(rows, title="T").splitlines()
-    assert lines[0] == "# T"
+    assert lines[0] == "**T**"
     cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines if line.startswith("| ")]
     assert cells[0][:4] == ["dataset", "method", "loss", "linear top-1 %"]
     body = {(c[0], c[1]): c for c in cells[1:]}

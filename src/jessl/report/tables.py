@@ -71,13 +71,17 @@ def build_rows(entries: list[dict[str, Any]], order: list[str] | None = None) ->
     return rows
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    extra = sorted({k for r in rows for k in r} - set(COLUMNS))
+def write_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """CSV text of `rows` with these columns (missing cells empty), "\n" line ends on every platform."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS + extra, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", restval="")
     writer.writeheader()
     writer.writerows(rows)
     return buf.getvalue()
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    return write_csv(rows, COLUMNS + sorted({k for r in rows for k in r} - set(COLUMNS)))
 
 
 def to_markdown(rows: list[dict[str, Any]], title: str = "Table 1") -> str:
@@ -135,12 +139,7 @@ def transfer_pairs(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def transfer_csv(rows: list[dict[str, Any]]) -> str:
-    cols = ["method"] + [f"{p}_{k}" for p in transfer_pairs(rows) for k, _ in PROBES] + ["seeds"]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return write_csv(rows, ["method"] + [f"{p}_{k}" for p in transfer_pairs(rows) for k, _ in PROBES] + ["seeds"])
 
 
 def transfer_markdown(rows: list[dict[str, Any]]) -> str:
@@ -184,11 +183,7 @@ def spectrum_rows(entries: list[dict[str, Any]], order: list[str] | None = None)
 
 
 def spectrum_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SPECTRUM_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return write_csv(rows, SPECTRUM_COLUMNS)
 
 
 def spectrum_markdown(rows: list[dict[str, Any]]) -> str:
@@ -235,8 +230,4 @@ def convergence_rows(kept: list[dict[str, Any]], final: list[dict[str, Any]],
 
 
 def convergence_csv(rows: list[dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CONVERGENCE_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
+    return write_csv(rows, CONVERGENCE_COLUMNS)
