@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,9 +83,23 @@ def _load(path: Path) -> Any:
 
 # --- final ------------------------------------------------------------------------------------------
 
+def _plain(run: dict[str, Any], arch: str) -> tuple[dict[str, Any], str]:
+    """The run as freshly unpickled plain data, and `arch` as the run's own string when it is the same.
+
+    Pickle stores a string once per object, so the bytes of a checkpoint depend on which of its strings
+    are the same object; normalising here makes them depend on the values only (a direct call and a
+    Snakemake job, which receives its params unpickled, write the same bytes)."""
+    run = pickle.loads(pickle.dumps(run))
+    model = run.get("model") if isinstance(run, dict) else None
+    if isinstance(model, dict) and model.get("backbone") == arch:
+        arch = model["backbone"]
+    return run, arch
+
+
 def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: nn.Module, run: dict[str, Any],
                seed: int, history: list[float]) -> None:
-    """Write the final checkpoint atomically (key order fixed: same run → same bytes)."""
+    """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes)."""
+    run, arch = _plain(run, arch)
     save_torch(path, {
         "format": FORMAT,
         "backbone_arch": arch,

@@ -131,7 +131,8 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
     device = pick_device()
     with distributed(device) as (rank, world):
         trainer = Trainer.build(run, seed, device, rank, world)
-        key = checkpoint.run_hash(run.to_params(), seed)
+        params = run.to_params()  # one object for the checkpoint: strings it shares pickle once
+        key = checkpoint.run_hash(params, seed)
         state = checkpoint.read_resume(out, key) if pre.epochs > 0 else None
         history, start = ([], 0) if state is None else (state["history"], state["epoch"])
         if state is not None:
@@ -140,7 +141,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         t0, seen, steps = time.perf_counter(), 0, 0
         keep_at = {pct: checkpoint.kept_epoch(pct, pre.epochs) for pct in keep}
         if start == 0 and rank == 0:
-            _keep(trainer, out, keep_at, 0, history, seed)
+            _keep(trainer, out, keep_at, 0, history, seed, params)
         if pre.epochs > start:
             loader = BetonLoader(train_beton, pre.batch_size // world, workers=threads, shuffle=True, seed=seed,
                                  drop_last=True, distributed=world > 1)
@@ -152,15 +153,15 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
                 seen += n * world
                 done = epoch + 1
                 if rank == 0:
-                    _keep(trainer, out, keep_at, done, history, seed)
+                    _keep(trainer, out, keep_at, done, history, seed, params)
                 if rank == 0 and done % pre.checkpoint_every == 0 and done < pre.epochs:
                     checkpoint.save_resume(out, key=key, epoch=done, history=history, model=trainer.model,
                                            optimizer=trainer.optimizer, target=trainer.target)
             bar.close()
         wall = time.perf_counter() - t0
         if rank == 0:
-            checkpoint.save_final(out, arch=run.model.backbone, backbone=trainer.model.backbone,
-                                  projector=trainer.model.projector, run=run.to_params(), seed=seed, history=history)
+            checkpoint.save_final(out, arch=params["model"]["backbone"], backbone=trainer.model.backbone,
+                                  projector=trainer.model.projector, run=params, seed=seed, history=history)
             checkpoint.publish_kept(out, sorted(keep_at), start if state is not None else None)
             checkpoint.drop_resume(out)
     return {
@@ -176,12 +177,12 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
 
 
 def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, history: list[float],
-          seed: int) -> None:
+          seed: int, params: dict[str, Any]) -> None:
     """Stage the kept checkpoints due after `epoch` epochs (0: the initial weights)."""
     for pct, at in keep_at.items():
         if at == epoch:
-            checkpoint.stage_kept(out, pct, arch=trainer.run.model.backbone, backbone=trainer.model.backbone,
-                                  projector=trainer.model.projector, run=trainer.run.to_params(), seed=seed,
+            checkpoint.stage_kept(out, pct, arch=params["model"]["backbone"], backbone=trainer.model.backbone,
+                                  projector=trainer.model.projector, run=params, seed=seed,
                                   history=list(history))
 
 
