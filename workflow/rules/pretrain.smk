@@ -1,5 +1,6 @@
 TRAINED_RUNS = [(d, m, s) for d in PRETRAINED for m in TRAINED for s in P.seeds]
 CHECKPOINTS = [f"checkpoints/{d}/{m}/seed{s}/final.pt" for d, m, s in TRAINED_RUNS]
+TABLE_RUNS = [(d, m, s) for d, m, s in TRAINED_RUNS if d in TABLE]  # table1's figures need only these
 
 
 rule pretrain:

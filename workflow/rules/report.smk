@@ -22,13 +22,13 @@ rule figures:
     """Accuracy bars per method and pretraining loss curves."""
     input:
         metrics=EVALUATIONS,
-        checkpoints=CHECKPOINTS,
+        checkpoints=[f"checkpoints/{d}/{m}/seed{s}/final.pt" for d, m, s in TABLE_RUNS],
     output:
         accuracy=report("results/figures/accuracy.png", caption="../report/accuracy.rst", category="1. table1"),
         loss=report("results/figures/loss_curves.png", caption="../report/loss_curves.rst", category="1. table1"),
     params:
         order=P.runs,
-        datasets=[d for d, _, _ in TRAINED_RUNS],
+        datasets=[d for d, _, _ in TABLE_RUNS],
     conda:
         "../../envs/jessl.yaml"
     log:
