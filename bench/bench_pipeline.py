@@ -59,8 +59,8 @@ def main() -> None:
     else:
         rows = summarise(args.source)
     total = sum(r[2] for r in rows)
-    print(f"embedded pipeline, target {args.target}, {args.cores} cores"
-          + (f": wall {wall:.0f} s" if wall else "") + f"; summed job time {total:.0f} s\n")
+    what = f"target {args.target}, {args.cores} cores: wall {wall:.0f} s" if wall else f"jobs run in {args.source}"
+    print(f"embedded pipeline, {what}; summed job time {total:.0f} s\n")
     print("| rule | jobs | summed s | share | slowest job s |\n|---|---|---|---|---|")
     for rule, n, s, slowest in rows:
         print(f"| {rule} | {n} | {s:.1f} | {100 * s / total:.0f} % | {slowest:.1f} |")
