@@ -107,7 +107,8 @@ def test_batch_larger_than_dataset_is_a_clear_error(tmp_path, small_betons):
 
 def test_bad_checkpoints_are_clear_errors(tmp_path, small_betons):
     out = tmp_path / "final.pt"
-    pretrain(small_betons[0], out, tiny_run(epochs=0), seed=0, threads=1)
+    untrained = validate({"datasets": {"digits": {}}, "methods": {"simclr": {}}}).run_config("random_init")
+    pretrain(small_betons[0], out, untrained, seed=0, threads=1)  # 0 epochs: only the random_init baseline
     with pytest.raises(CheckpointError, match="trained with backbone 'resnet_tiny' but the config asks for 'resnet18'"):
         load_backbone(out, "resnet18")
     cut = tmp_path / "cut.pt"
