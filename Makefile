@@ -29,5 +29,5 @@ lock:
 	rm -rf .lock-venv && python3 -m venv .lock-venv
 	.lock-venv/bin/pip install -q -r requirements.in
 	(echo "# Generated from requirements.in by \`make lock\` (pip freeze); do not edit by hand."; \
-	 .lock-venv/bin/pip freeze --all | grep -viE '^(jessl|lightly|pip==|-e )' | sed 's/+cpu$$//') > requirements.lock
+	 .lock-venv/bin/pip freeze --all | grep -viE '^(jessl|lightly|pip==|-e )' | sed -E 's/\+(cpu|cu[0-9]+)$$//') > requirements.lock
 	rm -rf .lock-venv
