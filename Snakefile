@@ -10,10 +10,14 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.getenv("PYTHONPATH")) if p))
 
 from jessl.config import read_yaml, validate  # noqa: E402
+from jessl.profiles import check_same  # noqa: E402
 
-read_yaml("params.yaml")  # strict parse first: a duplicate key or YAML error is one line, not a silent last-wins
+PARAMS = read_yaml("params.yaml")  # strict parse first: a duplicate key or YAML error is one line, not a silent last-wins
 configfile: "params.yaml"
 
+# `--configfile config/X.yaml` / `--config k=v` would deep-merge into params.yaml, unseen by DVC: refused
+# (`jessl profile X` writes params.yaml instead).
+check_same(config, PARAMS, "params.yaml")
 P = validate(config, "params.yaml")  # every key checked once, before any job starts
 DATASETS = list(P.datasets)  # converted
 PRETRAINED = P.pretrain_datasets  # methods pretrained on these (roles main, source)

@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from jessl import profiles
 from jessl.config import ConfigError, load, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -14,17 +15,17 @@ def with_(**over):
 
 
 def test_params_yaml_is_the_embedded_profile_and_valid():
-    assert yaml.safe_load((ROOT / "params.yaml").read_text()) == yaml.safe_load(
-        (ROOT / "config" / "embedded.yaml").read_text()
-    )
+    """params.yaml is exactly what `jessl profile embedded` writes, so the two cannot drift."""
+    assert (ROOT / "params.yaml").read_text() == profiles.render("embedded", ROOT / "config")
     p = load(ROOT / "params.yaml")
+    assert p == validate(profiles.resolve("embedded", ROOT / "config"))
     assert {"simclr", "vicreg"} <= set(p.methods)
     assert p.runs[:2] == ["random_init", "raw_pixels"]
 
 
-@pytest.mark.parametrize("profile", sorted((ROOT / "config").glob("*.yaml")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("profile", profiles.available(ROOT / "config"))
 def test_every_profile_validates(profile):
-    load(profile)
+    validate(profiles.resolve(profile, ROOT / "config"), f"config/{profile}.yaml")
 
 
 @pytest.mark.parametrize(

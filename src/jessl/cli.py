@@ -1,4 +1,4 @@
-"""`jessl` command: audit outputs, inspect methods and config, and run pipeline targets via Snakemake."""
+"""`jessl` command: audit outputs, inspect methods and config, compose profiles, and run pipeline targets."""
 
 from __future__ import annotations
 
@@ -107,6 +107,30 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from . import profiles
+    from .config import ConfigError, validate
+    from .io import write_text
+
+    if args.list:
+        print("\n".join(profiles.available(args.config_dir)))
+        return 0
+    if args.name is None:
+        print(f"error: name a profile, e.g. `jessl profile cifar10`; available: "
+              f"{', '.join(profiles.available(args.config_dir))}", file=sys.stderr)
+        return 2
+    try:
+        text = profiles.render(args.name, args.config_dir)
+        p = validate(profiles.resolve(args.name, args.config_dir), f"{args.config_dir}/{args.name}.yaml (resolved)")
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    write_text(args.output, text)
+    print(f"{args.output}: profile {args.name} — datasets {list(p.datasets)}, {len(p.methods)} methods, "
+          f"seeds {p.seeds}")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "snakemake", "--cores", args.cores, *args.targets]
     return subprocess.call(cmd, cwd=Path(args.directory))
@@ -132,6 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check", help="validate a params file")
     c.add_argument("params", nargs="?", default="params.yaml")
     c.set_defaults(fn=_check)
+
+    pr = sub.add_parser("profile", help="compose a profile from config/ and write it as params.yaml")
+    pr.add_argument("name", nargs="?", help="e.g. cifar10 (config/cifar10.yaml and the layers it names)")
+    pr.add_argument("-o", "--output", default="params.yaml", help="where to write it (default: params.yaml)")
+    pr.add_argument("--config-dir", default="config", help="folder of the profiles and layers (default: config)")
+    pr.add_argument("--list", action="store_true", help="list the profiles")
+    pr.set_defaults(fn=_profile)
 
     r = sub.add_parser("run", help="build pipeline targets with Snakemake (default: table and figures)")
     r.add_argument("targets", nargs="*", default=[])
