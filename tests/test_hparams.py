@@ -224,6 +224,7 @@ EXPECTED_RULES = {
     "std_coeff": "float >= 0",
     "cov_coeff": "float >= 0",
     "lambda_param": "float >= 0",
+    "scale_loss": "float > 0",
     "invariance_weight": "float >= 0",
     "gamma": "float >= 0",
     "kernel": "'imq' | 'gaussian'",

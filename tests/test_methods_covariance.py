@@ -110,7 +110,15 @@ def test_barlow_twins_matches_lightly(lam):
     z1, z2 = torch.randn(32, 8, generator=g), torch.randn(32, 8, generator=g)
     expected = BarlowTwinsLoss(lambda_param=lam)(z1, z2)
     torch.testing.assert_close(get("barlow_twins")([z1, z2], lambda_param=lam), expected)
-    assert get("barlow_twins").hparams == {"lambda_param": 0.0051}
+    assert get("barlow_twins").hparams == {"lambda_param": 0.0051, "scale_loss": 1.0}
+
+
+def test_barlow_twins_scale_loss_multiplies_the_whole_loss():
+    """solo-learn's `scale_loss` (0.1 in its CIFAR/ImageNet-100 recipes) scales both terms; 1.0 is the official loss."""
+    g = torch.Generator().manual_seed(8)
+    z1, z2 = torch.randn(32, 8, generator=g), torch.randn(32, 8, generator=g)
+    plain = get("barlow_twins")([z1, z2], lambda_param=0.0051)
+    torch.testing.assert_close(get("barlow_twins")([z1, z2], lambda_param=0.0051, scale_loss=0.1), 0.1 * plain)
 
 
 def test_gram_covariance_identity():

@@ -19,7 +19,7 @@ EXPECTED_HPARAMS = {
     "vicreg": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4},
     "vicreg_exp": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4, "temperature": 1.0},
     "vicreg_ctr": {"sim_coeff": 25.0, "std_coeff": 25.0, "cov_coeff": 1.0, "eps": 1e-4, "temperature": 1.0},
-    "barlow_twins": {"lambda_param": 0.0051},
+    "barlow_twins": {"lambda_param": 0.0051, "scale_loss": 1.0},
     "frossl": {"invariance_weight": 1.0},
     "byol": {},
     "ssl_hsic": HSIC,

@@ -115,16 +115,20 @@ def vicreg_exp(
 
 
 @full_precision
-def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambda_param: NonNegative = 0.0051) -> torch.Tensor:
+def barlow_twins(
+    z1: torch.Tensor, z2: torch.Tensor, lambda_param: NonNegative = 0.0051, scale_loss: Positive = 1.0
+) -> torch.Tensor:
     """Barlow Twins (Zbontar et al. 2021, eq. 1) as the current official code computes it.
 
     Each view is standardised per dimension over the gathered batch (BatchNorm without affine:
     biased variance, ε=1e-5, i.e. the official SyncBatchNorm statistics), c = z̃1ᵀz̃2 / N, and
-    loss = Σ_i (1−c_ii)² + λ Σ_{i≠j} c_ij², with no scale-loss (λ=0.0051 since commit 046eec3).
+    loss = scale_loss · [Σ_i (1−c_ii)² + λ Σ_{i≠j} c_ij²]. The official code has no scale-loss since commit
+    046eec3 (λ=0.0051, scale 1, the default); solo-learn's recipes multiply the loss by `scale_loss` 0.1,
+    which matters under LARS (the trust ratio sees the gradient's norm against the weight decay).
     """
     x, y = gather(z1.float()), gather(z2.float())
     x = F.batch_norm(x, None, None, training=True, eps=BN_EPS)
     y = F.batch_norm(y, None, None, training=True, eps=BN_EPS)
     c = x.T @ y / x.shape[0]
     on = (1.0 - torch.diagonal(c)).pow(2).sum()
-    return on + lambda_param * off_diagonal(c).pow(2).sum()
+    return scale_loss * (on + lambda_param * off_diagonal(c).pow(2).sum())
