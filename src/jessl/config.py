@@ -7,6 +7,7 @@ name the key and the allowed values. Snakemake and DVC read the same file.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -87,6 +88,8 @@ class ModelConfig(Strict):
     backbone: Literal["resnet_tiny", "resnet18", "resnet50"] = "resnet_tiny"
     projector: list[int] = Field(default_factory=lambda: [128, 128], min_length=1)
     predictor_hidden: int = Field(128, ge=1, description="BYOL-style predictor (target methods only)")
+    sync_bn: bool = Field(False, description="under DDP (world > 1): BatchNorm statistics over the global batch "
+                                             "(SyncBatchNorm); one process has them already")
 
     @field_validator("projector")
     @classmethod
@@ -98,11 +101,22 @@ class ModelConfig(Strict):
 
 
 class OptimConfig(Strict):
+    """The optimiser and its warm-up + cosine schedule (solo-learn's meanings of the keys)."""
+
     name: Literal["adamw", "sgd", "lars"] = "adamw"
-    lr: float = Field(2e-3, gt=0.0)
+    lr: float = Field(2e-3, gt=0.0, description="peak learning rate; per 256 images under lr_scaling: linear")
+    lr_scaling: Literal["none", "linear"] = Field(
+        "none", description="linear: the run's lr is lr × pretrain.batch_size / 256 (Goyal et al. 2017; solo-learn)")
     weight_decay: float = Field(1e-4, ge=0.0)
-    momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="sgd and lars")
+    eta: float = Field(1e-3, gt=0.0, description="lars: trust coefficient η of the ratio η‖w‖/‖g + λw‖")
+    clip_lr: bool = Field(False, description="lars: a layer's rate is min(lr·ratio, lr) (LARC clipping)")
+    exclude_bias_n_norm: bool = Field(
+        False, description="biases and normalisation parameters get no weight decay (any optimiser) and no "
+                           "LARS trust ratio")
     warmup_epochs: int = Field(2, ge=0)
+    warmup_start_lr: float = Field(0.0, ge=0.0, description="the linear warm-up rises from this rate to the lr")
+    min_lr: float = Field(0.0, ge=0.0, description="the cosine decay ends at this rate (absolute, not scaled)")
 
 
 class PretrainConfig(Strict):
@@ -132,6 +146,30 @@ class MethodConfig(Strict):
     epochs: int | None = Field(None, ge=0, description="overrides pretrain.epochs for this method")
     num_views: int | None = Field(None, ge=2, description="overrides pretrain.num_views (multi-view FroSSL)")
     target_ema: float = Field(0.99, ge=0.0, lt=1.0, description="EMA base of target methods (BYOL), in [0, 1)")
+    batch_size: int | None = Field(None, ge=2, description="overrides pretrain.batch_size for this method")
+    # Partial blocks, deep-merged over the global ones and validated after the merge (`Params.run_config`).
+    optim: dict[str, Any] = Field(default_factory=dict, description="keys of `optim:` for this method")
+    model: dict[str, Any] = Field(default_factory=dict, description="keys of `model:` for this method")
+    augment: dict[str, Any] = Field(default_factory=dict, description="keys of `augment:` (incl. per_view)")
+
+    @model_validator(mode="after")
+    def _one_lr(self) -> MethodConfig:
+        if self.lr is not None and "lr" in self.optim:
+            raise ValueError(f"lr ({self.lr}) and optim.lr ({self.optim['lr']}) both set this method's learning "
+                             f"rate; keep one")
+        return self
+
+
+OVERRIDDEN_BLOCKS = ("optim", "model", "augment")
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `over`'s keys; mappings merge key by key, everything else (lists too) is replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _deep_merge(out[key], value) if both else value
+    return out
 
 
 class EvaluateConfig(Strict):
@@ -212,42 +250,40 @@ class Params(Strict):
 
     @model_validator(mode="after")
     def _check_rows(self) -> Params:
-        """Rows that would not be what they say: `target_ema` without a target network, 0 epochs (untrained),
-        two rows that are one run."""
-        seen: dict[str, tuple[Any, ...]] = {}
+        """Rows that would not be what they say: per-method blocks that are invalid once merged,
+        `target_ema` without a target network, 0 epochs (untrained), two rows that resolve to one run."""
+        problems: list[str] = []
+        seen: dict[str, RunConfig] = {}
         for name, m in self.methods.items():
             try:
-                method = registry.get(m.loss or name)
+                run = self._resolve(name)
             except registry.UnknownMethodError:
                 continue  # reported by _check_methods
+            except _Problems as err:
+                problems += err.lines
+                continue
+            method = run.method
             if "target_ema" in m.model_fields_set and not method.needs_target:
-                raise ValueError(
+                problems.append(
                     f"methods.{name}.target_ema: {method.name!r} has no target network, so target_ema would do "
                     f"nothing; remove it (target methods: "
                     f"{', '.join(k for k, v in registry.METHODS.items() if v.needs_target)})"
                 )
-            epochs = self.pretrain.epochs if m.epochs is None else m.epochs
-            if epochs == 0:
-                key = f"methods.{name}.epochs" if m.epochs is not None else "pretrain.epochs"
-                raise ValueError(
+            key = f"methods.{name}.epochs" if m.epochs is not None else "pretrain.epochs"
+            if run.pretrain.epochs == 0 and not any(p.startswith(f"{key}:") for p in problems):  # once per key
+                problems.append(
                     f"{key}: 0 epochs leaves methods.{name} untrained, i.e. the random_init baseline under another "
                     f"name; set epochs >= 1"
                 )
-            run = (
-                method.name,
-                {**method.hparams, **m.hparams},
-                self.optim.lr if m.lr is None else m.lr,
-                epochs,
-                m.num_views or self.pretrain.num_views,
-                m.target_ema if method.needs_target else None,
-            )
-            same = next((other for other, r in seen.items() if r == run), None)
+            same = next((other for other, r in seen.items() if r == run.model_copy(update={"name": other})), None)
             if same is not None:
-                raise ValueError(
+                problems.append(
                     f"methods.{name} is the same run as methods.{same} (loss {method.name!r}, same hparams and "
                     f"overrides); remove one or change its hparams"
                 )
             seen[name] = run
+        if problems:
+            raise ValueError("\n  - ".join(dict.fromkeys(problems)))  # `_format` gives each its own line
         return self
 
     # --- what each stage reads -------------------------------------------------------------
@@ -286,26 +322,64 @@ class Params(Strict):
         return [(s, t) for s, ts in self.transfer.items() for t in ts]
 
     def run_config(self, name: str) -> RunConfig:
-        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`)."""
+        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): the row's
+        shorthands and partial `optim:`/`model:`/`augment:` blocks merged over the global ones."""
         if name == "raw_pixels":
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
+        if name != "random_init" and name not in self.methods:
+            raise ConfigError(f"no row {name!r}; rows: {', '.join(self.runs)}")
+        try:
+            return self._resolve(name)
+        except _Problems as err:  # only for a Params built without validation
+            raise ConfigError("\n".join(err.lines)) from None
+
+    def _resolve(self, name: str) -> RunConfig:
         pre = self.pretrain.model_dump(exclude={"threads", "gpus", "keep_epochs"})  # not part of the run's result
+        blocks = {key: getattr(self, key) for key in OVERRIDDEN_BLOCKS}
         if name == "random_init":
-            return RunConfig(name=name, loss=None, hparams={}, target_ema=None, model=self.model,
-                             augment=self.augment, optim=self.optim, pretrain=PretrainRun(**{**pre, "epochs": 0}))
-        m = self.methods[name]
-        method = registry.get(m.loss or name)
-        return RunConfig(
-            name=name,
-            loss=method.name,
-            hparams={**method.hparams, **m.hparams},
-            target_ema=m.target_ema if method.needs_target else None,
-            model=self.model,
-            augment=self.augment,
-            optim=self.optim if m.lr is None else self.optim.model_copy(update={"lr": m.lr}),
-            pretrain=PretrainRun(**{**pre, "epochs": self.pretrain.epochs if m.epochs is None else m.epochs,
-                                    "num_views": m.num_views or self.pretrain.num_views}),
-        )
+            where, loss, hparams, target_ema = name, None, {}, None
+            pre["epochs"] = 0
+        else:
+            where, m = f"methods.{name}", self.methods[name]
+            method = registry.get(m.loss or name)
+            loss, hparams = method.name, {**method.hparams, **m.hparams}
+            target_ema = m.target_ema if method.needs_target else None
+            pre["epochs"] = pre["epochs"] if m.epochs is None else m.epochs
+            pre["num_views"] = m.num_views or pre["num_views"]
+            pre["batch_size"] = m.batch_size or pre["batch_size"]
+            overrides = {"optim": m.optim if m.lr is None else {**m.optim, "lr": m.lr},
+                         "model": m.model, "augment": m.augment}
+            problems = []
+            for key, over in overrides.items():
+                if not over:
+                    continue
+                base = blocks[key]  # merged over what the user wrote, so defaults and validators apply as usual
+                try:
+                    blocks[key] = type(base).model_validate(_deep_merge(base.model_dump(exclude_unset=True), over))
+                except ValidationError as err:
+                    problems += [_problem(f"{where}.{key}", e) for e in err.errors()]
+            if problems:
+                raise _Problems(problems)
+        pretrain = PretrainRun(**pre)
+        try:
+            return RunConfig(name=name, loss=loss, hparams=hparams, target_ema=target_ema, **blocks,
+                             lr=scaled_lr(blocks["optim"], pretrain.batch_size), pretrain=pretrain)
+        except ValidationError as err:
+            raise _Problems([_problem(where, e) for e in err.errors()]) from None
+
+
+class _Problems(Exception):
+    """Problems of one run's resolved configuration, one line each."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def scaled_lr(optim: OptimConfig, batch_size: int) -> float:
+    """The learning rate the schedule peaks at: `optim.lr`, × batch_size/256 under `lr_scaling: linear`
+    (Goyal et al. 2017; solo-learn's yaml lr is per 256 images of the global batch)."""
+    return optim.lr * batch_size / 256 if optim.lr_scaling == "linear" else optim.lr
 
 
 class PretrainRun(Strict):
@@ -331,7 +405,22 @@ class RunConfig(Strict):
     model: ModelConfig
     augment: AugmentConfig
     optim: OptimConfig
+    lr: float = Field(gt=0.0, description="the rate the schedule peaks at: optim.lr, scaled (`scaled_lr`)")
     pretrain: PretrainRun
+
+    @model_validator(mode="after")
+    def _schedule(self) -> RunConfig:
+        o, batch = self.optim, self.pretrain.batch_size
+        want = scaled_lr(o, batch)
+        if not math.isclose(self.lr, want, rel_tol=1e-12):
+            raise ValueError(f"lr={self.lr} but optim.lr={o.lr} with lr_scaling {o.lr_scaling!r} and batch_size "
+                             f"{batch} gives {want}; resolve runs with Params.run_config")
+        how = f" (optim.lr {o.lr} × batch_size {batch} / 256)" if o.lr_scaling == "linear" else ""
+        for key in ("warmup_start_lr", "min_lr"):
+            if getattr(o, key) > self.lr:
+                raise ValueError(f"optim.{key}={getattr(o, key)} is above the run's learning rate {want}{how}; "
+                                 f"lower {key} or raise lr")
+        return self
 
     def to_params(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -360,17 +449,24 @@ def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _problem(prefix: str, e: Any) -> str:
+    """One pydantic error as `key.path: message` (`prefix` first), with a spelling hint for unknown keys."""
+    loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
+        msg = f"unknown key; {hint}"
+    return f"{loc}: {msg}"
+
+
 def _format(err: ValidationError, source: str) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
-            msg = f"unknown key; {hint}"
-        # a top-level (model) validator may report several problems, one per "\n  - " line
-        lines += [f"  - {loc}: {msg}"] if loc != "(top level)" else [f"  - {m}" for m in msg.split("\n  - ")]
+        if e["loc"]:
+            lines.append(f"  - {_problem('', e)}")
+        else:  # a top-level (model) validator may report several problems, one per "\n  - " line
+            lines += [f"  - {m}" for m in e["msg"].removeprefix("Value error, ").split("\n  - ")]
     return "\n".join([f"{source}: invalid configuration ({len(lines)} problem(s)):", *lines])
 
 

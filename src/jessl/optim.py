@@ -1,57 +1,95 @@
-"""Optimisers and the learning-rate schedule shared by every method."""
+"""Optimisers, their parameter groups, and the warm-up + cosine learning-rate schedule shared by every method."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
 
+# Normalisation layers, decided by type (their weight is a scale, not a feature map): every BatchNorm /
+# InstanceNorm (`_NormBase`), LayerNorm, GroupNorm, RMSNorm.
+NORM_TYPES: tuple[type[nn.Module], ...] = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.RMSNorm)
+
+
+def param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool) -> list[dict[str, Any]]:
+    """The parameter groups of every optimiser: with `exclude_bias_n_norm`, biases (a module's `bias`) and
+    all parameters of normalisation layers (`NORM_TYPES`) form a second group with weight decay 0 and
+    `lars_adapt: False` (no LARS trust ratio), as in the official BYOL / Barlow Twins / VICReg setups.
+    Empty groups are left out; a parameter shared by several modules is listed once."""
+    excluded: set[int] = set()
+    if exclude_bias_n_norm:
+        for module in model.modules():
+            for name, p in module.named_parameters(recurse=False):
+                if isinstance(module, NORM_TYPES) or name == "bias":
+                    excluded.add(id(p))
+    params = list(model.parameters())  # deduplicated by torch
+    groups = [
+        {"params": [p for p in params if id(p) not in excluded], "weight_decay": weight_decay, "lars_adapt": True},
+        {"params": [p for p in params if id(p) in excluded], "weight_decay": 0.0, "lars_adapt": False},
+    ]
+    return [g for g in groups if g["params"]]
+
 
 class LARS(torch.optim.Optimizer):
-    """SGD with momentum and a layer-wise trust ratio (You et al. 2017, eq. 6).
+    """SGD with momentum and a layer-wise trust ratio (You et al. 2017, eq. 6), in the form of the
+    official Barlow Twins / VICReg code: d = g + λw; in a group with `lars_adapt`, d ← d·η‖w‖/‖d‖
+    (ratio 1 when either norm is 0); μ ← m·μ + d; w ← w − lr·μ.
 
-    As in the official BYOL/VICReg/Barlow Twins setups, parameters with one dimension (biases,
-    BatchNorm) get neither weight decay nor the trust ratio.
+    `clip_lr` (LARC, as in solo-learn): the ratio becomes min(ratio/lr, 1), so a layer's effective rate
+    lr·ratio never exceeds lr. Which parameters skip decay and ratio is the groups' business
+    (`param_groups`), not the optimiser's.
     """
 
-    def __init__(self, params, lr: float, weight_decay: float = 0.0, momentum: float = 0.9, eta: float = 1e-3):
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta))
+    def __init__(self, params, lr: float, weight_decay: float = 0.0, momentum: float = 0.9, eta: float = 1e-3,
+                 clip_lr: bool = False):
+        defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta, clip_lr=clip_lr,
+                        lars_adapt=True)
+        super().__init__(params, defaults)
 
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102
         for group in self.param_groups:
+            lr = group["lr"]
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad
-                if p.ndim > 1:
-                    g = g.add(p, alpha=group["weight_decay"])
-                    w_norm, g_norm = torch.norm(p), torch.norm(g)
-                    trust = torch.where(
-                        (w_norm > 0) & (g_norm > 0), group["eta"] * w_norm / g_norm, torch.ones_like(w_norm)
-                    )
-                    g = g * trust
+                d = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                if group["lars_adapt"]:
+                    w_norm, d_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(d)
+                    ratio = torch.where((w_norm > 0) & (d_norm > 0), group["eta"] * w_norm / d_norm,
+                                        torch.ones_like(w_norm))
+                    if group["clip_lr"] and lr > 0:
+                        ratio = torch.clamp(ratio / lr, max=1.0)
+                    d = d * ratio
                 buf = self.state[p].setdefault("momentum_buffer", torch.zeros_like(p))
-                buf.mul_(group["momentum"]).add_(g)
-                p.add_(buf, alpha=-group["lr"])
+                buf.mul_(group["momentum"]).add_(d)
+                p.add_(buf, alpha=-lr)
 
 
-def build_optimizer(params: Iterable[nn.Parameter], name: str, lr: float, weight_decay: float, momentum: float):
-    params = list(params)
+OPTIMISERS = ("adamw", "sgd", "lars")
+
+
+def build_optimizer(model: nn.Module, *, name: str, lr: float, weight_decay: float, momentum: float,
+                    eta: float = 1e-3, clip_lr: bool = False,
+                    exclude_bias_n_norm: bool = False) -> torch.optim.Optimizer:
+    """The optimiser `name` over `param_groups(model, …)` (the same grouping for every optimiser)."""
+    if name not in OPTIMISERS:
+        raise ValueError(f"unknown optimiser {name!r}; allowed: {', '.join(OPTIMISERS)}")
+    groups = param_groups(model, weight_decay, exclude_bias_n_norm)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.AdamW(groups, lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
-    if name == "lars":
-        return LARS(params, lr=lr, weight_decay=weight_decay, momentum=momentum)
-    raise ValueError(f"unknown optimiser {name!r}; allowed: adamw, sgd, lars")
+        return torch.optim.SGD(groups, lr=lr, weight_decay=weight_decay, momentum=momentum)
+    return LARS(groups, lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta, clip_lr=clip_lr)
 
 
-def lr_at(step: int, total: int, warmup: int, base: float, final_ratio: float = 1e-3) -> float:
-    """Linear warm-up over `warmup` steps, then cosine decay to `final_ratio`·base."""
+def lr_at(step: int, *, total: int, warmup: int, peak: float, start: float = 0.0, end: float = 0.0) -> float:
+    """The rate at optimisation `step` of `total`: over the first `warmup` steps it rises linearly from
+    `start` and reaches `peak` at the last warm-up step (start + (peak − start)(step + 1)/warmup), then
+    decays by a half cosine from `peak` to `end` at `total` (Loshchilov & Hutter 2017), held beyond."""
     if step < warmup:
-        return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return base * (final_ratio + (1 - final_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+        return start + (peak - start) * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return end + (peak - end) * 0.5 * (1 + math.cos(math.pi * progress))

@@ -69,6 +69,17 @@ def distributed(device: torch.device):
             dist.destroy_process_group()
 
 
+def sync_batchnorm(model: Encoder, *, enabled: bool, world: int, device: torch.device) -> Encoder:
+    """`model.sync_bn` under DDP: every BatchNorm becomes a SyncBatchNorm (statistics over the global batch,
+    as in the official SimCLR/BYOL/VICReg setups); one process already sees the whole batch."""
+    if not enabled or world == 1:
+        return model
+    if device.type == "cpu":
+        raise ConfigError("model.sync_bn: torch's SyncBatchNorm synchronises GPU tensors only, and this run is "
+                          f"on {world} CPU processes; set model.sync_bn: false for CPU runs")
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+
+
 @dataclass
 class Trainer:
     """What one run trains: the online encoder (maybe DDP-wrapped), its EMA target, the optimiser."""
@@ -85,6 +96,7 @@ class Trainer:
         torch.manual_seed(seed)
         method, m = run.method, run.model
         model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None)
+        model = sync_batchnorm(model, enabled=m.sync_bn, world=world, device=device)
         model.to(device)
         target = EmaTarget(model, run.target_ema) if method and method.needs_target else None
         trained = model
@@ -92,7 +104,8 @@ class Trainer:
             ids = [device.index] if device.type == "cuda" else None
             trained = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         o = run.optim
-        optimizer = build_optimizer(model.parameters(), o.name, o.lr, o.weight_decay, o.momentum)
+        optimizer = build_optimizer(model, name=o.name, lr=run.lr, weight_decay=o.weight_decay, momentum=o.momentum,
+                                    eta=o.eta, clip_lr=o.clip_lr, exclude_bias_n_norm=o.exclude_bias_n_norm)
         return cls(run, rank, model, trained, target, optimizer)
 
     def step(self, views: list[torch.Tensor], lr: float, step: int, total: int, autocast) -> torch.Tensor:
@@ -200,7 +213,9 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
     for i, (images, _) in enumerate(loader):
         xs = aug.views(images.to(device, non_blocking=True), run.augment, run.pretrain.num_views, gen)
         step = epoch * steps + i
-        loss = trainer.step(xs, lr_at(step, total_steps, warmup, run.optim.lr), step, total_steps, autocast)
+        lr = lr_at(step, total=total_steps, warmup=warmup, peak=run.lr, start=run.optim.warmup_start_lr,
+                   end=run.optim.min_lr)
+        loss = trainer.step(xs, lr, step, total_steps, autocast)
         if not torch.isfinite(loss):
             _non_finite(run, loss, epoch, i, out)
         loss_sum += loss.item()
@@ -226,7 +241,7 @@ def _non_finite(run: RunConfig, loss: torch.Tensor, epoch: int, i: int, out: Pat
     kept = resume_path(out)
     raise NonFiniteLossError(
         f"{run.name}: loss became {loss.item()} at epoch {epoch + 1}, step {i + 1}. Likely cause: the learning "
-        f"rate ({run.optim.lr}) is too high for this method, or a hyper-parameter ({run.hparams}) makes the loss "
+        f"rate ({run.lr}) is too high for this method, or a hyper-parameter ({run.hparams}) makes the loss "
         f"degenerate. The last good checkpoint is kept ({kept if kept.exists() else 'none yet'}); lower `lr` for "
         "this method in params.yaml and rerun."
     )
