@@ -162,19 +162,25 @@ def test_snakemake_refuses_a_config_merged_into_params_yaml(extra, project):
     assert "differs from params.yaml" in out.stderr and "jessl profile" in out.stderr, out.stderr[-2000:]
 
 
-def test_slurm_profile_requests_the_gpus_of_pretrain_gpus(project):
-    """`snakemake -n --profile workflow/profiles/slurm` on CIFAR-10: pretraining jobs ask SLURM for
-    `pretrain.gpus` GPUs through the `gpu` resource (snakemake-executor-plugin-slurm), nothing hard-coded."""
+@pytest.mark.parametrize(("profile", "gpus"), [("embedded", 3), ("cifar10", None)])
+def test_slurm_profile_requests_the_gpus_of_pretrain_gpus(project, profile, gpus):
+    """`snakemake -n --profile workflow/profiles/slurm`: pretraining jobs ask SLURM for `pretrain.gpus` GPUs
+    through the `gpu` resource (snakemake-executor-plugin-slurm: --gpus=N), nothing hard-coded in the profile."""
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    needs_contract("cifar10")
+    needs_contract(profile)
     slurm = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
-    assert "gres" not in str(slurm) and "gpu" not in str(slurm.get("set-resources", {}))
-    assert jessl(["profile", "cifar10", "-o", str(project / "params.yaml")]) == 0
-    out = run([sys.executable, "-m", "snakemake", "-n", "--profile", "workflow/profiles/slurm",
-               "--forceall", "checkpoints/cifar10/simclr/seed0/final.pt"], project)
+    assert slurm["executor"] == "slurm" and "gres" not in str(slurm) and "gpu" not in str(slurm)
+    cfg = profiles.resolve(profile, CONFIG)
+    if gpus is not None:
+        cfg["pretrain"]["gpus"] = gpus
+    (project / "params.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    dataset = next(iter(cfg["datasets"]))
+    out = run([sys.executable, "-m", "snakemake", "-n", "--profile", "workflow/profiles/slurm", "--forceall",
+               f"checkpoints/{dataset}/simclr/seed0/final.pt"], project)
     text = out.stdout + out.stderr
-    assert re.search(r"rule pretrain:.*?resources:[^\n]*\bgpu=1\b", text, re.S), text[-3000:]
-    assert "slurm" in text.lower()
+    assert "Using profiles workflow/profiles/slurm" in text
+    want = cfg["pretrain"]["gpus"]
+    assert re.search(rf"rule pretrain:.*?\n\s+resources:[^\n]*\bgpu={want}\b", text, re.S), text[-3000:]
 
 
 # --- every method's recipe against the published values --------------------------------------------------------
