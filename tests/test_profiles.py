@@ -158,8 +158,9 @@ def test_profile_validates_and_plans_every_stage(profile, project):
 def test_snakemake_refuses_a_config_merged_into_params_yaml(extra, project):
     shutil.copy(ROOT / "params.yaml", project / "params.yaml")
     out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *extra], project, check=False)
+    text = out.stdout + out.stderr
     assert out.returncode != 0
-    assert "differs from params.yaml" in out.stderr and "jessl profile" in out.stderr, out.stderr[-2000:]
+    assert "differs from params.yaml" in text and "jessl profile" in text, text[-2000:]
 
 
 @pytest.mark.parametrize(("profile", "gpus"), [("embedded", 3), ("cifar10", None)])
