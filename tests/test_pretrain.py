@@ -224,3 +224,63 @@ def test_a_kept_checkpoint_a_resumed_run_cannot_provide_is_a_clear_error(tmp_pat
     out.unlink()
     with pytest.raises(checkpoint.CheckpointError, match=r"pct50.pt: not written by this run.*delete .*resume.pt"):
         pretrain(small_betons[0], out, run, seed=0, threads=1, keep=[50])
+
+
+def test_the_schedule_peaks_at_the_scaled_lr_and_the_optimiser_groups_follow_the_config(tmp_path, small_betons,
+                                                                                         monkeypatch):
+    from jessl import pretrain as pretrain_module
+    from jessl.optim import LARS, lr_at
+
+    run = validate({
+        "datasets": {"digits": {}},
+        "methods": {"simclr": {"batch_size": 64, "optim": {"name": "lars", "lr": 0.4, "lr_scaling": "linear",
+                                                           "exclude_bias_n_norm": True, "clip_lr": True}}},
+        "model": {"projector": [32, 32]},
+        "optim": {"warmup_epochs": 1, "warmup_start_lr": 0.01, "min_lr": 0.001},
+        "pretrain": {"epochs": 2, "batch_size": 128},
+    }).run_config("simclr")
+    assert run.lr == pytest.approx(0.1)  # 0.4 × 64 / 256
+    seen, groups = [], []
+    real = pretrain_module.Trainer.step
+
+    def spy(self, views, lr, step, total, autocast):
+        seen.append(lr)
+        groups.append([(g["weight_decay"], g["lars_adapt"], g["clip_lr"]) for g in self.optimizer.param_groups])
+        assert isinstance(self.optimizer, LARS)
+        return real(self, views, lr, step, total, autocast)
+
+    monkeypatch.setattr(pretrain_module.Trainer, "step", spy)
+    pretrain(small_betons[0], tmp_path / "final.pt", run, seed=0, threads=1)
+    want = [lr_at(s, total=10, warmup=5, peak=0.1, start=0.01, end=0.001) for s in range(10)]
+    assert seen == pytest.approx(want, rel=1e-12)
+    assert groups[0] == [(run.optim.weight_decay, True, True), (0.0, False, True)]
+
+
+def test_sync_bn_converts_every_batchnorm_under_ddp_only():
+    """The conversion itself (torch's SyncBatchNorm only runs on GPU tensors, so no forward here)."""
+    from jessl.config import ConfigError
+    from jessl.models import Encoder
+    from jessl.pretrain import Trainer, sync_batchnorm
+
+    def encoder():
+        torch.manual_seed(0)
+        return Encoder("resnet_tiny", [32, 32], None)
+
+    def kinds(m):
+        return {type(x).__name__ for x in m.modules() if isinstance(x, torch.nn.modules.batchnorm._BatchNorm)}
+
+    plain = encoder()
+    n_bn = sum(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in plain.modules())
+    assert n_bn > 0 and "SyncBatchNorm" not in kinds(plain)
+    synced = sync_batchnorm(encoder(), enabled=True, world=2, device=torch.device("cuda", 0))
+    assert kinds(synced) == {"SyncBatchNorm"}
+    assert sum(isinstance(x, torch.nn.SyncBatchNorm) for x in synced.modules()) == n_bn
+    for (k, a), (k2, b) in zip(plain.state_dict().items(), synced.state_dict().items(), strict=True):
+        assert k == k2 and torch.equal(a, b)  # same weights and statistics, same names
+    for enabled, world in ((False, 2), (True, 1)):  # off, or one process: nothing to synchronise
+        assert "SyncBatchNorm" not in kinds(sync_batchnorm(encoder(), enabled=enabled, world=world,
+                                                           device=torch.device("cuda", 0)))
+    run = validate({"datasets": {"digits": {}}, "methods": {"simclr": {}}, "model": {"sync_bn": True}}
+                   ).run_config("simclr")
+    with pytest.raises(ConfigError, match="model.sync_bn: torch's SyncBatchNorm synchronises GPU tensors only"):
+        Trainer.build(run, seed=0, device=torch.device("cpu"), rank=0, world=2)
