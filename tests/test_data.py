@@ -68,8 +68,8 @@ def test_shuffle_order_is_seeded_per_epoch(small_betons):
 
 def test_augment_is_deterministic_given_the_generator():
     x = torch.from_numpy(random_images(8, 16))
-    a = augment.augment(x, AugmentConfig(noise_std=0.1, flip=True), torch.Generator().manual_seed(5))
-    b = augment.augment(x, AugmentConfig(noise_std=0.1, flip=True), torch.Generator().manual_seed(5))
+    a = augment.augment(x, AugmentConfig(noise_std=0.1, flip_prob=0.5), torch.Generator().manual_seed(5))
+    b = augment.augment(x, AugmentConfig(noise_std=0.1, flip_prob=0.5), torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
 
 

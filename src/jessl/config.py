@@ -67,21 +67,72 @@ class DatasetConfig(Strict):
 
 
 class AugmentConfig(Strict):
-    """Batched SSL augmentations (applied in torch, on the training device)."""
+    """One view's batched SSL augmentations (applied in torch, on the training device), in the order
+    crop → flip → colour jitter → grayscale → blur → solarise → noise (SimCLR / BYOL, solo-learn's keys).
 
-    crop_scale: tuple[float, float] = (0.5, 1.0)
-    crop_ratio: tuple[float, float] = (0.75, 4 / 3)
-    flip: bool = False
-    brightness: float = Field(0.4, ge=0.0)
-    contrast: float = Field(0.4, ge=0.0)
+    `per_view[i % len(per_view)]` overrides any of these keys for view i (BYOL's asymmetric recipe).
+    """
+
+    crop_scale: tuple[float, float] = Field((0.5, 1.0), description="RandomResizedCrop area share range")
+    crop_ratio: tuple[float, float] = Field((0.75, 4 / 3), description="RandomResizedCrop aspect (w/h) range")
+    flip_prob: float = Field(0.0, ge=0.0, le=1.0, description="horizontal flip probability")
+    color_jitter_prob: float = Field(1.0, ge=0.0, le=1.0, description="probability of the colour jitter")
+    brightness: float = Field(0.4, ge=0.0, description="factor drawn from [max(0, 1-b), 1+b]")
+    contrast: float = Field(0.4, ge=0.0, description="factor drawn from [max(0, 1-c), 1+c]")
+    saturation: float = Field(0.0, ge=0.0, description="factor drawn from [max(0, 1-s), 1+s]")
+    hue: float = Field(0.0, ge=0.0, le=0.5, description="hue shift drawn from [-hue, hue] (turns)")
+    grayscale_prob: float = Field(0.0, ge=0.0, le=1.0)
+    blur_prob: float = Field(0.0, ge=0.0, le=1.0, description="Gaussian blur, kernel ≈ 10 % of the side")
+    blur_sigma: tuple[float, float] = Field((0.1, 2.0), description="blur sigma range, in pixels")
+    solarize_prob: float = Field(0.0, ge=0.0, le=1.0, description="solarisation at threshold 0.5 of [0, 1]")
     noise_std: float = Field(0.0, ge=0.0, description="additive Gaussian noise, in [0,1] pixel units")
+    per_view: list[dict[str, Any]] = Field(
+        default_factory=list, description="partial overrides of the keys above; view i uses per_view[i % len]")
 
-    @field_validator("crop_scale", "crop_ratio")
+    @field_validator("crop_scale", "crop_ratio", "blur_sigma")
     @classmethod
     def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not 0 < v[0] <= v[1]:
             raise ValueError(f"need 0 < low <= high, got {list(v)}")
         return v
+
+    @field_validator("crop_scale")
+    @classmethod
+    def _at_most_whole(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if v[1] > 1:
+            raise ValueError(f"the crop's area share cannot exceed the image (1.0), got {list(v)}; use e.g. [0.2, 1.0]")
+        return v
+
+    @field_validator("per_view")
+    @classmethod
+    def _overrides(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        keys = set(cls.model_fields) - {"per_view"}
+        for i, o in enumerate(v):
+            if not isinstance(o, dict):
+                raise ValueError(f"per_view[{i}] must be a mapping of augment keys, got {o!r}")
+            unknown = sorted(set(o) - keys)
+            if unknown:
+                raise ValueError(f"per_view[{i}]: unknown key(s) {unknown}; allowed: {sorted(keys)}")
+        return v
+
+    @model_validator(mode="after")
+    def _views_valid(self) -> AugmentConfig:
+        base = self.model_dump(exclude={"per_view"})
+        for i, o in enumerate(self.per_view):
+            try:
+                AugmentConfig(**{**base, **o})
+            except ValidationError as err:
+                probs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}"
+                                  for e in err.errors())
+                raise ValueError(f"per_view[{i}] gives an invalid view: {probs}") from None
+        return self
+
+    def view(self, i: int) -> AugmentConfig:
+        """View i's parameters: `per_view[i % len(per_view)]` over the base (no per_view of its own)."""
+        if not self.per_view:
+            return self
+        base = self.model_dump(exclude={"per_view"})
+        return AugmentConfig(**{**base, **self.per_view[i % len(self.per_view)]})
 
 
 class ModelConfig(Strict):
