@@ -23,11 +23,6 @@ def test_params_yaml_is_the_embedded_profile_and_valid():
     assert p.runs[:2] == ["random_init", "raw_pixels"]
 
 
-@pytest.mark.parametrize("profile", profiles.available(ROOT / "config"))
-def test_every_profile_validates(profile):
-    validate(profiles.resolve(profile, ROOT / "config"), f"config/{profile}.yaml")
-
-
 @pytest.mark.parametrize(
     "data, needle",
     [
