@@ -1,7 +1,6 @@
 from pathlib import Path
 
 import pytest
-import yaml
 
 from jessl import profiles
 from jessl.config import ConfigError, load, validate
