@@ -104,6 +104,12 @@ def test_params_yaml_is_the_embedded_profile():
     assert (ROOT / "params.yaml").read_text() == profiles.render("embedded", CONFIG)
 
 
+def test_a_profile_layer_copied_over_params_yaml_is_refused():
+    layer = yaml.safe_load((CONFIG / "cifar10.yaml").read_text())
+    with pytest.raises(profiles.ProfileError, match=r"has `defaults:`.*jessl profile NAME"):
+        profiles.check_same(layer, layer)
+
+
 def test_differences_name_the_keys():
     assert profiles.differences({"a": {"b": 1, "c": 2}, "d": 1}, {"a": {"b": 1, "c": 3}, "e": 1}) == ["a.c", "d", "e"]
     assert profiles.differences({"a": [1]}, {"a": [1]}) == []

@@ -562,7 +562,7 @@ def read_yaml(path: str | Path) -> Any:
     """Parse a params file strictly; every problem is one `ConfigError` line naming the file and line."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{path}: no such params file; copy one from config/ (e.g. config/embedded.yaml)")
+        raise ConfigError(f"{path}: no such params file; write one with `jessl profile NAME` (e.g. embedded)")
     if path.is_dir():
         raise ConfigError(f"{path}: is a directory, not a params file; pass a YAML file such as params.yaml")
     try:

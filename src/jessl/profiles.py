@@ -142,6 +142,11 @@ def differences(a: Any, b: Any, where: str = "") -> list[str]:
 def check_same(config: dict[str, Any], params: dict[str, Any], source: str = "params.yaml") -> None:
     """Refuse a Snakemake `config` that is not exactly `source`: `--configfile X` and `--config k=v` merge
     into it (its datasets and rows stay) and DVC, which reads only `source`, would not see them."""
+    if "defaults" in params:
+        raise ProfileError(
+            f"{source} has `defaults:`: it is a profile's top layer (config/NAME.yaml), not the composed profile; "
+            f"write the composed one with `jessl profile NAME` (e.g. `jessl profile cifar10`)"
+        )
     diff = differences(config, params)
     if diff:
         shown = ", ".join(diff[:6]) + (f" (+{len(diff) - 6} more)" if len(diff) > 6 else "")
