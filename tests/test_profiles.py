@@ -100,10 +100,6 @@ def test_jessl_profile_refuses_an_invalid_profile_and_writes_nothing(tmp_path, c
     assert "methods.simclr.hparams.temperature" in capsys.readouterr().err and not out.exists()
 
 
-def test_params_yaml_is_the_embedded_profile():
-    assert (ROOT / "params.yaml").read_text() == profiles.render("embedded", CONFIG)
-
-
 def test_a_profile_layer_copied_over_params_yaml_is_refused():
     layer = yaml.safe_load((CONFIG / "cifar10.yaml").read_text())
     with pytest.raises(profiles.ProfileError, match=r"has `defaults:`.*jessl profile NAME"):
