@@ -321,6 +321,10 @@ class Params(Strict):
     def transfer_pairs(self) -> list[tuple[str, str]]:
         return [(s, t) for s, ts in self.transfer.items() for t in ts]
 
+    def backbone(self, name: str) -> str:
+        """The backbone architecture of a row's checkpoints (a row may override `model.backbone`)."""
+        return self.run_config(name).model.backbone if name in self.methods else self.model.backbone
+
     def run_config(self, name: str) -> RunConfig:
         """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): the row's
         shorthands and partial `optim:`/`model:`/`augment:` blocks merged over the global ones."""
