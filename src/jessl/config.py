@@ -282,6 +282,11 @@ class Params(Strict):
                     f"overrides); remove one or change its hparams"
                 )
             seen[name] = run
+        if "random_init" in self.baselines:
+            try:
+                self._resolve("random_init")
+            except _Problems as err:
+                problems += err.lines
         if problems:
             raise ValueError("\n  - ".join(dict.fromkeys(problems)))  # `_format` gives each its own line
         return self
