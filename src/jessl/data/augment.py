@@ -260,6 +260,9 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
     configuration, so that changing one probability does not reshuffle the other draws."""
     if cfg.per_view:
         raise ValueError("augment() takes one view's config; call views() (or cfg.view(i)) for per_view")
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"augment() takes uint8 N×H×W×3 images (as the loaders give), got {images.dtype} "
+                         f"{tuple(images.shape)}; convert with (x * 255).round().to(torch.uint8)")
     n, height, width, _ = images.shape
     boxes = crop_params(gen, n, height, width, cfg.crop_scale, cfg.crop_ratio)
     factors, order = jitter_params(gen, n, cfg)
@@ -274,7 +277,7 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
                    if s > 0)
     if active:
         x = color_jitter(x, factors, order, active, jitter)
-    x = _subset(x, gray, lambda v, m: grayscale(v).expand(-1, 3, -1, -1))
+    x = _subset(x, gray, lambda v, m: grayscale(v).repeat(1, 3, 1, 1))
     ksize = blur_kernel_size(height, width)
     x = _subset(x, blur, lambda v, m: gaussian_blur(v, sigma[m], ksize))
     x = _subset(x, solar, lambda v, m: solarize(v))
