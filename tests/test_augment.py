@@ -226,9 +226,14 @@ def test_per_view_overrides_apply_to_their_view():
     assert cfg.view(1).blur_prob == 0.0 and cfg.view(1).solarize_prob == 1.0 and cfg.view(1).per_view == []
 
 
-def test_augment_refuses_a_per_view_config():
+def test_augment_refuses_a_per_view_config_and_non_uint8_images():
     with pytest.raises(ValueError, match="call views"):
         A.augment(hwc(colourful(2)), AugmentConfig(per_view=[{}]), torch.Generator())
+    floats = to_unit(hwc(colourful(2)))
+    with pytest.raises(ValueError, match="takes uint8 N×H×W×3 images"):
+        A.augment(floats, AugmentConfig(), torch.Generator())
+    with pytest.raises(ValueError, match="takes uint8 N×H×W×3 images"):
+        A.augment(colourful(2), AugmentConfig(), torch.Generator())  # N×3×H×W
 
 
 # ---- config validation -----------------------------------------------------------------------------

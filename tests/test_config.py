@@ -150,3 +150,15 @@ def test_linear_lr_scaling_is_resolved_into_the_run(scaling, batch, want):
 def test_shorthand_lr_is_an_optim_override():
     p = validate(with_(methods={"simclr": {"lr": 0.1, "optim": {"name": "sgd"}}, "vicreg": {}}))
     assert (p.run_config("simclr").optim.name, p.run_config("simclr").lr) == ("sgd", 0.1)
+
+
+def test_the_probes_load_a_row_with_its_own_backbone():
+    p = validate(with_(methods={"simclr": {"model": {"backbone": "resnet18"}}, "vicreg": {}}))
+    assert [p.backbone(r) for r in p.runs] == ["resnet_tiny", "resnet_tiny", "resnet18", "resnet_tiny"]
+
+
+def test_the_random_init_baseline_is_checked_with_the_global_blocks():
+    data = with_(optim={"lr": 0.002, "min_lr": 0.01}, methods={"simclr": {"lr": 0.5}})
+    with pytest.raises(ConfigError, match="random_init: optim.min_lr=0.01 is above the run's learning rate 0.002"):
+        validate(data)
+    assert validate({**data, "baselines": ["raw_pixels"]}).run_config("simclr").lr == 0.5

@@ -333,6 +333,11 @@ class Params(Strict):
                     f"overrides); remove one or change its hparams"
                 )
             seen[name] = run
+        if "random_init" in self.baselines:
+            try:
+                self._resolve("random_init")
+            except _Problems as err:
+                problems += err.lines
         if problems:
             raise ValueError("\n  - ".join(dict.fromkeys(problems)))  # `_format` gives each its own line
         return self
@@ -371,6 +376,10 @@ class Params(Strict):
     @property
     def transfer_pairs(self) -> list[tuple[str, str]]:
         return [(s, t) for s, ts in self.transfer.items() for t in ts]
+
+    def backbone(self, name: str) -> str:
+        """The backbone architecture of a row's checkpoints (a row may override `model.backbone`)."""
+        return self.run_config(name).model.backbone if name in self.methods else self.model.backbone
 
     def run_config(self, name: str) -> RunConfig:
         """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): the row's

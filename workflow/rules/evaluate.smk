@@ -19,7 +19,7 @@ rule evaluate:
         dataset="|".join(TABLE),
     params:
         cfg=P.evaluate.model_dump(),
-        arch=P.model.backbone,
+        arch=lambda wc: P.backbone(wc.method),
         info=lambda wc: run_info(wc.method),
     conda:
         "../../envs/jessl.yaml"
@@ -45,7 +45,7 @@ rule evaluate_kept:
         dataset="|".join(TABLE),
     params:
         cfg=P.evaluate.model_dump(),
-        arch=P.model.backbone,
+        arch=lambda wc: P.backbone(wc.method),
         info=lambda wc: [kept_info(wc.method, pct) for pct in KEEP],
     conda:
         "../../envs/jessl.yaml"

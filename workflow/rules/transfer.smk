@@ -14,7 +14,7 @@ rule transfer:
         metrics="results/transfer/{source}_to_{target}/{method}/seed{seed}/metrics.json",
     params:
         cfg=P.evaluate.model_dump(),
-        arch=P.model.backbone,
+        arch=lambda wc: P.backbone(wc.method),
         info=lambda wc: {**run_info(wc.method), "tags": {"source": wc.source}},
     conda:
         "../../envs/jessl.yaml"

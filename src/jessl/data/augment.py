@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -33,16 +34,21 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
 
 def normalize(x: torch.Tensor) -> torch.Tensor:
     """Float N×3×H×W in [0, 1] → the network's input scale."""
-    return (x - MEAN) / STD
+    return (x - MEAN).div_(STD)
 
 
-def _uniform(gen: torch.Generator, n: int, low: float, high: float) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, generator=gen)
+def _np(v: torch.Tensor | np.ndarray) -> np.ndarray:
+    return v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
 
 
-def _coin(gen: torch.Generator, n: int, p: float) -> torch.Tensor:
-    """n Bernoulli(p) draws (always drawn, so one key's value never shifts the others' streams)."""
-    return torch.rand(n, generator=gen) < p
+def _draw(gen: torch.Generator, n: int, k: int) -> np.ndarray:
+    """n×k uniforms in [0, 1) from `gen` (float64; the parameter arithmetic is done in numpy, where a
+    small array costs ~1 µs an op rather than torch's ~10 µs — this is the per-step cost at 16×16)."""
+    return torch.rand(n, k, generator=gen, dtype=torch.float64).numpy()
+
+
+def _span(u: np.ndarray, low: float, high: float) -> np.ndarray:
+    return low + (high - low) * u
 
 
 # ---- parameters (CPU, seeded) -----------------------------------------------------------------------
@@ -56,20 +62,18 @@ def crop_params(gen: torch.Generator, n: int, height: int, width: int, scale: tu
     as torchvision's loop of up to ten tries (only the order of the random stream differs); none fits →
     torchvision's fallback, the central crop with the aspect ratio clamped into `ratio`.
     """
-    area = height * width
-    target = area * _uniform(gen, n * CROP_ATTEMPTS, *scale).view(n, CROP_ATTEMPTS)
-    log_r = _uniform(gen, n * CROP_ATTEMPTS, math.log(ratio[0]), math.log(ratio[1])).view(n, CROP_ATTEMPTS)
-    ar = log_r.exp()
-    w = torch.round(torch.sqrt(target * ar)).long()
-    h = torch.round(torch.sqrt(target / ar)).long()
+    u = _draw(gen, n, 2 * CROP_ATTEMPTS + 2)
+    target = height * width * _span(u[:, :CROP_ATTEMPTS], *scale)
+    ar = np.exp(_span(u[:, CROP_ATTEMPTS:2 * CROP_ATTEMPTS], math.log(ratio[0]), math.log(ratio[1])))
+    w = np.round(np.sqrt(target * ar)).astype(np.int64)  # round half to even, as Python's round
+    h = np.round(np.sqrt(target / ar)).astype(np.int64)
     ok = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-    first = torch.where(ok.any(1), ok.float().argmax(1), -1)
-    pick = first.clamp(min=0).unsqueeze(1)
-    h, w = h.gather(1, pick).squeeze(1), w.gather(1, pick).squeeze(1)
-    u_top, u_left = torch.rand(n, generator=gen), torch.rand(n, generator=gen)
-    top = (u_top * (height - h + 1)).long().clamp(max=height - h)  # randint(0, H - h + 1)
-    left = (u_left * (width - w + 1)).long().clamp(max=width - w)
-    # torchvision's fallback: central crop, aspect ratio clamped into the range
+    first = ok.argmax(1)
+    rows = np.arange(n)
+    h, w = h[rows, first], w[rows, first]
+    top = np.minimum((u[:, -2] * (height - h + 1)).astype(np.int64), height - h)  # randint(0, H - h + 1)
+    left = np.minimum((u[:, -1] * (width - w + 1)).astype(np.int64), width - w)
+    # torchvision's fallback: the central crop, aspect ratio clamped into the range
     in_ratio = width / height
     if in_ratio < min(ratio):
         fw, fh = width, int(round(width / min(ratio)))
@@ -77,24 +81,23 @@ def crop_params(gen: torch.Generator, n: int, height: int, width: int, scale: tu
         fw, fh = int(round(height * max(ratio))), height
     else:
         fw, fh = width, height
-    fallback = first < 0
-    h, w = torch.where(fallback, fh, h), torch.where(fallback, fw, w)
-    top = torch.where(fallback, (height - fh) // 2, top)
-    left = torch.where(fallback, (width - fw) // 2, left)
-    return torch.stack([top, left, h, w], 1)
+    fallback = ~ok.any(1)
+    h, w = np.where(fallback, fh, h), np.where(fallback, fw, w)
+    top = np.where(fallback, (height - fh) // 2, top)
+    left = np.where(fallback, (width - fw) // 2, left)
+    return torch.from_numpy(np.stack([top, left, h, w], 1))
 
 
 def jitter_params(gen: torch.Generator, n: int, cfg: AugmentConfig) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample ColorJitter factors N×4 (brightness, contrast, saturation, hue) and order N×4 (a
     random permutation of the four ops per sample, as torchvision's ColorJitter draws one per call)."""
-    factors = torch.stack([
-        _uniform(gen, n, max(0.0, 1 - cfg.brightness), 1 + cfg.brightness),
-        _uniform(gen, n, max(0.0, 1 - cfg.contrast), 1 + cfg.contrast),
-        _uniform(gen, n, max(0.0, 1 - cfg.saturation), 1 + cfg.saturation),
-        _uniform(gen, n, -cfg.hue, cfg.hue),
-    ], 1)
-    order = torch.rand(n, 4, generator=gen).argsort(1)
-    return factors, order
+    u = _draw(gen, n, 8)
+    low = np.array([max(0.0, 1 - cfg.brightness), max(0.0, 1 - cfg.contrast), max(0.0, 1 - cfg.saturation),
+                    -cfg.hue])
+    high = np.array([1 + cfg.brightness, 1 + cfg.contrast, 1 + cfg.saturation, cfg.hue])
+    factors = (low + (high - low) * u[:, :4]).astype(np.float32)
+    order = np.argsort(u[:, 4:], axis=1, kind="stable")
+    return torch.from_numpy(factors), torch.from_numpy(order)
 
 
 def blur_kernel_size(height: int, width: int) -> int:
@@ -116,32 +119,29 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: tuple[int, int],
     interpolation matrices: out = Rᵧ · x · Rₓᵀ. A flip reverses the rows of Rₓ.
     """
     n, c, height, width = x.shape
-    boxes = boxes.to(x.device)
-    ry = _interp_matrix(boxes[:, 0], boxes[:, 2], size[0], height, x.dtype)
-    rx = _interp_matrix(boxes[:, 1], boxes[:, 3], size[1], width, x.dtype)
+    b = _np(boxes)
+    ry = _interp_matrix(b[:, 0], b[:, 2], size[0], height)
+    rx = _interp_matrix(b[:, 1], b[:, 3], size[1], width)
     if flip is not None:
-        rx = torch.where(flip.to(x.device).view(n, 1, 1), rx.flip(1), rx)
+        f = _np(flip).astype(bool)
+        rx[f] = rx[f, ::-1]
+    ry, rx = (torch.from_numpy(m).to(x.device, x.dtype) for m in (ry, rx))
     y = torch.bmm(x.reshape(n, c * height, width), rx.transpose(1, 2))  # N×(C·H)×W'
     y = y.view(n, c, height, size[1]).transpose(1, 2).reshape(n, height, c * size[1])
     y = torch.bmm(ry, y)  # N×H'×(C·W')
     return y.view(n, size[0], c, size[1]).permute(0, 2, 1, 3).contiguous()
 
 
-def _interp_matrix(start: torch.Tensor, length: torch.Tensor, out: int, full: int,
-                   dtype: torch.dtype) -> torch.Tensor:
+def _interp_matrix(start: np.ndarray, length: np.ndarray, out: int, full: int) -> np.ndarray:
     """N×out×full weights of bilinear resampling of the span [start, start+length) onto `out` pixels."""
-    k = torch.arange(out, device=start.device, dtype=dtype)
-    length_f = length.to(dtype).unsqueeze(1)
-    src = ((k + 0.5) * length_f / out - 0.5).clamp(min=0)  # torchvision/ATen: negative → 0
-    i0 = src.floor().long()
-    frac = src - i0
-    last = (length - 1).unsqueeze(1)
-    i1 = torch.minimum(i0 + 1, last)
-    i0 = torch.minimum(i0, last)
-    base = start.unsqueeze(1)
-    m = torch.zeros(start.shape[0], out, full, device=start.device, dtype=dtype)
-    m.scatter_add_(2, (base + i0).unsqueeze(2), (1 - frac).unsqueeze(2))
-    m.scatter_add_(2, (base + i1).unsqueeze(2), frac.unsqueeze(2))
+    src = np.maximum((np.arange(out) + 0.5) * length[:, None] / out - 0.5, 0)  # ATen: negative → 0
+    i0 = np.floor(src).astype(np.int64)
+    frac = (src - i0).astype(np.float32)
+    i1 = np.minimum(i0 + 1, length[:, None] - 1)
+    m = np.zeros((len(start), out, full), np.float32)
+    rows, cols = np.arange(len(start))[:, None], np.arange(out)[None, :]
+    m[rows, cols, start[:, None] + i0] += 1 - frac
+    m[rows, cols, start[:, None] + i1] += frac  # a separate statement: i1 == i0 at the last pixel adds up
     return m
 
 
@@ -152,11 +152,11 @@ def grayscale(x: torch.Tensor) -> torch.Tensor:
 
 
 def _blend(a: torch.Tensor, b: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return (f * a + (1 - f) * b).clamp(0, 1)
+    return (f * a).add_((1 - f) * b).clamp_(0, 1)
 
 
 def adjust_brightness(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
-    return (x * f.view(-1, 1, 1, 1)).clamp(0, 1)
+    return (x * f.view(-1, 1, 1, 1)).clamp_(0, 1)
 
 
 def adjust_contrast(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
@@ -194,29 +194,42 @@ JITTER_OPS = {BRIGHTNESS: adjust_brightness, CONTRAST: adjust_contrast, SATURATI
 
 
 def color_jitter(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor,
-                 active: tuple[int, ...] = (BRIGHTNESS, CONTRAST, SATURATION, HUE)) -> torch.Tensor:
-    """torchvision's ColorJitter per sample: op `order[n, k]` at step k with factor `factors[n, op]`.
+                 active: tuple[int, ...] = (BRIGHTNESS, CONTRAST, SATURATION, HUE),
+                 apply: np.ndarray | torch.Tensor | None = None) -> torch.Tensor:
+    """torchvision's ColorJitter per sample: the ops in `active` (those of strength > 0; ColorJitter
+    skips the others) in the sample's own `order`, with factors `factors[n, op]`, on the samples where
+    `apply` is True (all if None).
 
-    Each step applies each op to the samples whose k-th op it is (ops not in `active` — strength 0 —
-    are skipped, as ColorJitter skips them), so the cost is about one pass of each op over the batch.
+    Step k applies each op to the samples whose k-th op it is. Brightness, contrast and saturation run
+    on the whole batch with the factor 1 elsewhere (exactly the identity, and cheaper than indexing);
+    the hue rotation (not exactly the identity at 0, and costly) runs on its samples only.
     """
-    x = x.clone()
-    factors, order = factors.to(x.device), order.to(x.device)
-    for k in range(4):
+    n = x.shape[0]
+    f, order_np = _np(factors).astype(np.float32), _np(order)
+    apply = np.ones(n, bool) if apply is None else _np(apply).astype(bool)
+    act = np.array(active)
+    step_of = np.argsort(order_np, axis=1)  # step_of[n, op]: when sample n applies op
+    sequence = act[np.argsort(step_of[:, act], axis=1)]  # N×A: the active ops in each sample's order
+    for k in range(len(active)):
         for op in active:
-            idx = (order[:, k] == op).nonzero().squeeze(1)
-            if idx.numel():
-                x[idx] = JITTER_OPS[op](x[idx], factors[idx, op])
+            chosen = apply & (sequence[:, k] == op)
+            if not chosen.any():
+                continue
+            if op == HUE:
+                idx = torch.from_numpy(np.flatnonzero(chosen)).to(x.device)
+                x = x.index_copy(0, idx, adjust_hue(x[idx], torch.from_numpy(f[chosen, HUE]).to(x.device)))
+            else:
+                x = JITTER_OPS[op](x, torch.from_numpy(np.where(chosen, f[:, op], np.float32(1))).to(x.device))
     return x
 
 
-def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor, kernel_size: int) -> torch.Tensor:
+def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor | np.ndarray, kernel_size: int) -> torch.Tensor:
     """Separable Gaussian blur, one sigma per sample, reflect padding (torchvision's gaussian_blur)."""
     n, c, height, width = x.shape
     half = (kernel_size - 1) * 0.5
-    t = torch.linspace(-half, half, kernel_size, device=x.device, dtype=x.dtype)
-    k = torch.exp(-0.5 * (t / sigma.to(x.device, x.dtype).view(n, 1)) ** 2)
-    k = (k / k.sum(1, keepdim=True)).repeat_interleave(c, 0)  # (N·C)×K
+    t = np.linspace(-half, half, kernel_size)
+    k = np.exp(-0.5 * (t / _np(sigma).astype(np.float64).reshape(n, 1)) ** 2)
+    k = torch.from_numpy(np.repeat(k / k.sum(1, keepdims=True), c, 0)).to(x.device, x.dtype)  # (N·C)×K
     pad = kernel_size // 2
     y = F.pad(x.reshape(1, n * c, height, width), (pad, pad, pad, pad), mode="reflect")
     y = F.conv2d(y, k.view(n * c, 1, 1, kernel_size), groups=n * c)
@@ -231,16 +244,14 @@ def solarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 # ---- one view -------------------------------------------------------------------------------------
 
 
-def _subset(x: torch.Tensor, mask: torch.Tensor, fn) -> torch.Tensor:
-    """Apply `fn` to the samples where `mask` is True (nothing to do: no work)."""
-    idx = mask.nonzero().squeeze(1)
-    if idx.numel() == 0:
+def _subset(x: torch.Tensor, mask: np.ndarray, fn) -> torch.Tensor:
+    """Apply `fn(x[mask], mask)` to the samples where `mask` is True (none: no work)."""
+    if not mask.any():
         return x
-    if idx.numel() == x.shape[0]:
-        return fn(x, idx)
-    x = x.clone()
-    x[idx.to(x.device)] = fn(x[idx.to(x.device)], idx)
-    return x
+    if mask.all():
+        return fn(x, mask)
+    idx = torch.from_numpy(np.flatnonzero(mask)).to(x.device)
+    return x.index_copy(0, idx, fn(x[idx], mask))
 
 
 def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -249,30 +260,30 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
     configuration, so that changing one probability does not reshuffle the other draws."""
     if cfg.per_view:
         raise ValueError("augment() takes one view's config; call views() (or cfg.view(i)) for per_view")
+    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        raise ValueError(f"augment() takes uint8 N×H×W×3 images (as the loaders give), got {images.dtype} "
+                         f"{tuple(images.shape)}; convert with (x * 255).round().to(torch.uint8)")
     n, height, width, _ = images.shape
     boxes = crop_params(gen, n, height, width, cfg.crop_scale, cfg.crop_ratio)
-    flip = _coin(gen, n, cfg.flip_prob)
-    jitter = _coin(gen, n, cfg.color_jitter_prob)
     factors, order = jitter_params(gen, n, cfg)
-    gray = _coin(gen, n, cfg.grayscale_prob)
-    blur = _coin(gen, n, cfg.blur_prob)
-    sigma = _uniform(gen, n, *cfg.blur_sigma)
-    solar = _coin(gen, n, cfg.solarize_prob)
+    u = _draw(gen, n, 6)
+    flip, jitter, gray = u[:, 0] < cfg.flip_prob, u[:, 1] < cfg.color_jitter_prob, u[:, 2] < cfg.grayscale_prob
+    blur, sigma, solar = u[:, 3] < cfg.blur_prob, _span(u[:, 4], *cfg.blur_sigma), u[:, 5] < cfg.solarize_prob
     noise = cfg.noise_std * torch.randn(n, 3, height, width, generator=gen) if cfg.noise_std > 0 else None
 
-    x = images.permute(0, 3, 1, 2).float() / 255.0
+    x = images.permute(0, 3, 1, 2).float().div_(255.0)
     x = resized_crop(x, boxes, (height, width), flip)
     active = tuple(op for op, s in zip(range(4), (cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue))
                    if s > 0)
     if active:
-        x = _subset(x, jitter, lambda v, i: color_jitter(v, factors[i], order[i], active))
-    x = _subset(x, gray, lambda v, i: grayscale(v).expand(-1, 3, -1, -1))
+        x = color_jitter(x, factors, order, active, jitter)
+    x = _subset(x, gray, lambda v, m: grayscale(v).repeat(1, 3, 1, 1))
     ksize = blur_kernel_size(height, width)
-    x = _subset(x, blur, lambda v, i: gaussian_blur(v, sigma[i], ksize))
-    x = _subset(x, solar, lambda v, i: solarize(v))
+    x = _subset(x, blur, lambda v, m: gaussian_blur(v, sigma[m], ksize))
+    x = _subset(x, solar, lambda v, m: solarize(v))
     if noise is not None:
-        x = (x + noise.to(x.device)).clamp(0, 1)
-    return normalize(x.clamp(0, 1))
+        x = x.add_(noise.to(x.device)).clamp_(0, 1)
+    return x.sub_(MEAN).div_(STD)  # every op keeps [0, 1]
 
 
 def views(images: torch.Tensor, cfg: AugmentConfig, num_views: int, gen: torch.Generator) -> list[torch.Tensor]:
