@@ -3,7 +3,7 @@ jessl's own batched torch ops vs torchvision.transforms.v2 applied per sample vs
 (batched; skipped when kornia is not installed). Also: is each deterministic given a seed, and the
 embedded default's recipe at its own shape.
 
-Usage: python bench/bench_augment.py [--batch 256] [--size 32] [--rounds 5] [--threads 2]
+Usage: python bench/bench_augment.py [--batch 256] [--size 32] [--rounds 5] [--threads 1]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--size", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     images = torch.randint(0, 256, (args.batch, args.size, args.size, 3), dtype=torch.uint8,

@@ -267,3 +267,9 @@ def test_per_view_config_round_trips_through_params():
     run = p.run_config("simclr")
     again = type(run).model_validate(run.to_params())
     assert again.augment == run.augment and again.augment.view(1).solarize_prob == 0.2
+
+
+def test_non_square_images_keep_their_shape():
+    img = hwc(colourful(6, 20))[:, :12]  # 12×20
+    v = A.views(img.contiguous(), FULL, 2, torch.Generator().manual_seed(0))
+    assert v[0].shape == v[1].shape == (6, 3, 12, 20) and torch.isfinite(v[0]).all()
