@@ -3,9 +3,17 @@
 Two kinds live in a run's folder `checkpoints/{dataset}/{method}/seed{seed}/`:
 
 - **final** (`final.pt`, format 1): the trained weights and what made them —
-  ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone`` is the
-  state dict of `jessl.models.build_backbone(backbone_arch)`; ``run`` is the resolved `RunConfig` as plain
-  data; ``history`` the mean loss per epoch.
+  ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone``
+  (`BACKBONE_KEY`) is the state dict of `jessl.models.build_backbone(backbone_arch)`, a
+  `torchvision.models.ResNet` with the CIFAR stem, so for ``resnet18`` it loads into plain torchvision::
+
+      m = torchvision.models.resnet18()
+      m.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False); m.maxpool = nn.Identity(); m.fc = nn.Identity()
+      m.load_state_dict(torch.load("final.pt", weights_only=True)["backbone"])
+
+  (likewise ``resnet50``). ``run`` is the resolved `RunConfig` as plain data; ``history`` the mean loss per
+  epoch. With `pretrain.online_probe` a further key ``online_probe`` holds the online linear probe:
+  ``{"classifier": state dict of nn.Linear(out_dim, classes), "history": [{"epoch", "loss", "top1"}, …]}``.
 - **kept** (`keep/pct{q}.pt`): the same layout as final, at q % of the run's epochs (`pretrain.keep_epochs`),
   for convergence curves. Staged in `.keep/` while the run is unfinished (Snakemake removes a job's declared
   outputs before it reruns; a resumed run still has them there) and moved into place at the end.
@@ -24,16 +32,20 @@ import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from .io import save_torch
 
+if TYPE_CHECKING:
+    from torchvision.models import ResNet
+
 log = logging.getLogger("jessl.checkpoint")
 FORMAT = 1
 FINAL_KEYS = ("format", "backbone_arch", "backbone", "projector", "run", "seed", "history")
+BACKBONE_KEY = "backbone"  # the backbone's state dict (a torchvision ResNet with the CIFAR stem)
 
 
 class CheckpointError(RuntimeError):
@@ -123,11 +135,12 @@ def read_final(path: str | Path, expected_arch: str | None = None) -> Final:
             f"{path}: trained with backbone {arch!r} but the config asks for {expected_arch!r}; "
             "delete the checkpoint (or fix model.backbone) and rerun"
         )
-    return Final(path, arch, ckpt["backbone"], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"])
+    return Final(path, arch, ckpt[BACKBONE_KEY], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"])
 
 
-def load_backbone(path: str | Path, expected_arch: str | None = None) -> nn.Module:
-    """The trained backbone of a final checkpoint, in eval mode (frozen by the caller's no_grad)."""
+def load_backbone(path: str | Path, expected_arch: str | None = None) -> ResNet:
+    """The trained backbone of a final checkpoint (a `torchvision.models.ResNet`), in eval mode (frozen by
+    the caller's no_grad)."""
     from .models import build_backbone
 
     final = read_final(path, expected_arch)
