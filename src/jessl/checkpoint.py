@@ -18,7 +18,7 @@ Two kinds live in a run's folder `checkpoints/{dataset}/{method}/seed{seed}/`:
   for convergence curves. Staged in `.keep/` while the run is unfinished (Snakemake removes a job's declared
   outputs before it reruns; a resumed run still has them there) and moved into place at the end.
 - **resume** (`resume.pt`, beside the final one while a run is unfinished): the whole training state every
-  `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"]}`` —
+  `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"][, "probe"]}`` —
   removed once the final checkpoint is written.
 
 Writes are atomic (`io.save_torch`); every read error is a `CheckpointError` that says how to rebuild.
@@ -109,9 +109,13 @@ def _plain(run: dict[str, Any], arch: str) -> tuple[dict[str, Any], str]:
 
 
 def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: nn.Module, run: dict[str, Any],
-               seed: int, history: list[float]) -> None:
-    """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes)."""
+               seed: int, history: list[float], online_probe: dict[str, Any] | None = None) -> None:
+    """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes);
+    `online_probe` (`OnlineProbe.final()`) is added under its own key when given."""
     run, arch = _plain(run, arch)
+    extra = {}
+    if online_probe is not None:  # its history as fresh JSON: equal keys are one object, however it was built
+        extra["online_probe"] = {**online_probe, "history": json.loads(json.dumps(online_probe["history"]))}
     save_torch(path, {
         "format": FORMAT,
         "backbone_arch": arch,
@@ -120,6 +124,7 @@ def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: n
         "run": run,
         "seed": seed,
         "history": history,
+        **extra,
     })
 
 
@@ -208,11 +213,14 @@ def publish_kept(final: str | Path, pcts: list[int], resumed_from: int | None) -
 # --- resume -----------------------------------------------------------------------------------------
 
 def save_resume(final: str | Path, *, key: str, epoch: int, history: list[float], model: nn.Module,
-                optimizer: torch.optim.Optimizer, target: nn.Module | None = None) -> None:
+                optimizer: torch.optim.Optimizer, target: nn.Module | None = None,
+                probe: dict[str, Any] | None = None) -> None:
     state = {"run_hash": key, "epoch": epoch, "history": history, "model": model.state_dict(),
              "optimizer": optimizer.state_dict()}
     if target is not None:
         state["target"] = target.state_dict()
+    if probe is not None:  # `OnlineProbe.state_dict()`
+        state["probe"] = probe
     save_torch(resume_path(final), state)
 
 
