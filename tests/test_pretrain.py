@@ -151,7 +151,7 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     import json
     from pathlib import Path
 
-    run = tiny_run(epochs=2)
+    run = tiny_run(epochs=2, online_probe=True)
     out = tmp_path / "final.pt"
     script = tmp_path / "ddp.py"
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -170,6 +170,8 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     # each process sees half of every global batch of 64 → 320 samples give 5 steps per epoch
     assert summaries[0]["steps_per_epoch"] == 5
     assert summaries[0]["loss_history"] != summaries[1]["loss_history"]  # different shards, local losses
+    # one online probe across the processes: its gradients and its epoch statistics are all-reduced
+    assert summaries[0]["online_probe"] == summaries[1]["online_probe"] and len(summaries[0]["online_probe"]) == 2
     load_backbone(out)
 
 
