@@ -250,6 +250,21 @@ def test_online_probe_learns_is_logged_per_epoch_and_leaves_the_backbone_as_it_w
     assert a["history"] == b["history"]
     assert checkpoint.read_final(probed).history == summary["loss_history"]
 
+    # evaluation reports the online probe's test top-1 as `online_top1`, on the pretraining data only
+    from jessl.config import EvaluateConfig
+    from jessl.data.augment import to_float
+    from jessl.data.beton import read_all
+    from jessl.evaluate.run import evaluate
+
+    cfg = EvaluateConfig(few_shot_repeats=1)
+    metrics, _ = evaluate(*small_betons, probed, cfg)
+    images, labels = read_all(small_betons[1])
+    with torch.no_grad():
+        pred = checkpoint.load_online_probe(probed)(load_backbone(probed)(to_float(torch.from_numpy(images))))
+    assert metrics["online_top1"] == round(100.0 * float((pred.argmax(1).numpy() == labels).mean()), 2)
+    assert "online_top1" not in evaluate(*small_betons, probed, cfg, online=False)[0]  # e.g. a transfer target
+    assert "online_top1" not in evaluate(*small_betons, plain, cfg)[0] and checkpoint.load_online_probe(plain) is None
+
 
 def test_online_probe_resumes_to_the_same_final_checkpoint(tmp_path, small_betons, monkeypatch):
     from jessl import pretrain as loop

@@ -63,6 +63,7 @@ class Final:
     run: dict[str, Any]
     seed: int
     history: list[float]
+    online_probe: dict[str, Any] | None = None  # {"classifier", "history"} when the run trained one
 
     def describe(self) -> dict[str, Any]:
         """What the checkpoint says about itself, without the weights (for figures, logs, audits)."""
@@ -140,7 +141,8 @@ def read_final(path: str | Path, expected_arch: str | None = None) -> Final:
             f"{path}: trained with backbone {arch!r} but the config asks for {expected_arch!r}; "
             "delete the checkpoint (or fix model.backbone) and rerun"
         )
-    return Final(path, arch, ckpt[BACKBONE_KEY], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"])
+    return Final(path, arch, ckpt[BACKBONE_KEY], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"],
+                 ckpt.get("online_probe"))
 
 
 def load_backbone(path: str | Path, expected_arch: str | None = None) -> ResNet:
@@ -172,6 +174,22 @@ def load_projector(path: str | Path) -> nn.Module:
         raise CheckpointError(f"{final.path}: projector weights do not fit its recorded dims "
                               f"({str(err).splitlines()[0]}); delete it and rerun") from None
     return projector.eval()
+
+
+def load_online_probe(path: str | Path) -> nn.Linear | None:
+    """The online linear probe trained with the backbone of a final checkpoint (None if it has none)."""
+    final = read_final(path)
+    if final.online_probe is None:
+        return None
+    state = final.online_probe["classifier"]
+    classes, dim = state["weight"].shape
+    probe = nn.Linear(dim, classes)
+    try:
+        probe.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{final.path}: its online probe does not load ({str(err).splitlines()[0]}); "
+                              "delete it and rerun") from None
+    return probe.eval()
 
 
 # --- kept (convergence) ------------------------------------------------------------------------------

@@ -86,7 +86,8 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     check_pair(train_beton, test_beton)  # one dataset's two splits, never a mix of runs
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None)
+    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None,
+                                 online="source" not in (tags or {}))  # a transfer target has other classes
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
              "metrics": metrics}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])
