@@ -90,7 +90,7 @@ def test_feeding_a_target_method_gives_gradients_to_the_online_network_only():
     views = [torch.randn(4, 3, 16, 16) for _ in range(2)]
     loss = loss_of_views(get("byol"), views, online, target)
     loss.backward()
-    assert online.predictor[0].weight.grad is not None and online.backbone.stem[0].weight.grad is not None
+    assert online.predictor[0].weight.grad is not None and online.backbone.conv1.weight.grad is not None
     assert all(p.grad is None for p in target.parameters())
     # the same number as feeding the method by hand: predictions of the online net vs target projections
     with torch.no_grad():
@@ -112,3 +112,26 @@ def test_feeding_a_pair_method_and_embeddings():
     z = [torch.randn(6, 5, requires_grad=True) for _ in range(2)]
     loss_of_embeddings(get("byol"), z).backward()
     assert z[0].grad is not None
+
+
+def test_a_resnet18_checkpoint_loads_into_plain_torchvision(tmp_path):
+    import torchvision
+    from torch import nn
+
+    torch.manual_seed(0)
+    enc = Encoder("resnet18", [8, 8])
+    path = tmp_path / "final.pt"
+    checkpoint.save_final(path, arch="resnet18", backbone=enc.backbone, projector=enc.projector,
+                          run=run_of("simclr").to_params(), seed=0, history=[1.0])
+    ckpt = torch.load(path, weights_only=True)
+    m = torchvision.models.resnet18()
+    m.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+    m.maxpool = nn.Identity()
+    m.fc = nn.Identity()
+    m.load_state_dict(ckpt[checkpoint.BACKBONE_KEY])  # strict
+    loaded = checkpoint.load_backbone(path, "resnet18")
+    assert isinstance(loaded, torchvision.models.ResNet) and not loaded.training
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(m.eval()(x), loaded(x))
+        assert torch.equal(loaded(x), enc.backbone.eval()(x))

@@ -1,9 +1,10 @@
-"""ResNet-18/50 backbones with a CIFAR stem: feature dims, stem, forward on 32×32, parameter counts."""
+"""torchvision ResNet backbones with a CIFAR stem: feature dims, stem, forward on 32×32, parameter counts."""
 
 from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from torch import nn
 
 from jessl.models import build_backbone, mlp
@@ -46,17 +47,41 @@ def _n_params(model: nn.Module) -> int:
         # − the 7×7 stem conv replaced by a 3×3 one (7·7·3·64 − 3·3·3·64 = 7,680)
         ("resnet18", 512, "basic", [2, 2, 2, 2], 11_168_832),
         ("resnet50", 2048, "bottleneck", [3, 4, 6, 3], 23_500_352),
+        # the embedded default: stages of one BasicBlock, widths 16-32-64, no fourth stage
+        ("resnet_tiny", 64, "basic", [1, 1, 1], 77_392),
     ],
 )
 def test_resnet_dims_stem_and_parameter_count(arch, dim, block, depths, published):
     model = build_backbone(arch)
+    widths = (16, 32, 64) if arch == "resnet_tiny" else (64, 128, 256, 512)
+    assert isinstance(model, torchvision.models.ResNet)
     assert model.out_dim == dim
-    assert _n_params(model) == _expected_params(block, depths) == published
+    assert _n_params(model) == _expected_params(block, depths, widths) == published
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     stem = convs[0]
-    assert stem is model.stem[0]
-    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (3, 64, (3, 3), (1, 1))
+    assert stem is model.conv1 and stem.bias is None
+    assert (stem.in_channels, stem.out_channels, stem.kernel_size, stem.stride) == (3, widths[0], (3, 3), (1, 1))
+    assert isinstance(model.maxpool, nn.Identity) and isinstance(model.fc, nn.Identity)
     assert not any(isinstance(m, nn.MaxPool2d | nn.Linear) for m in model.modules())  # no max-pool, no fc
+
+
+@pytest.mark.parametrize(("arch", "make"), [("resnet18", torchvision.models.resnet18),
+                                              ("resnet50", torchvision.models.resnet50)])
+def test_backbone_weights_load_into_a_plain_torchvision_resnet(arch, make):
+    torch.manual_seed(0)
+    ours = build_backbone(arch).eval()
+    plain = make()
+    plain.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+    plain.maxpool, plain.fc = nn.Identity(), nn.Identity()
+    plain.load_state_dict(ours.state_dict())  # strict: the same keys and shapes
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(plain.eval()(x), ours(x))
+
+
+def test_unknown_backbone_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown backbone 'resnet34'; use one of resnet_tiny, resnet18, resnet50"):
+        build_backbone("resnet34")
 
 
 # stride-1 stem, then ×2 down-sampling between stages: 32 → 8 after three stages, → 4 after four
@@ -65,7 +90,7 @@ def test_forward_on_a_32x32_batch(arch, dim, side):
     torch.manual_seed(0)
     model = build_backbone(arch).eval()
     maps = []
-    model.layers.register_forward_hook(lambda _m, _i, out: maps.append(out.shape))
+    model.avgpool.register_forward_hook(lambda _m, inputs, _o: maps.append(inputs[0].shape))
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         feats = model(x)

@@ -118,7 +118,7 @@ def test_bad_checkpoints_are_clear_errors(tmp_path, small_betons):
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_backbone(tmp_path / "missing.pt")
     ckpt = torch.load(out, weights_only=True)
-    ckpt["backbone"].pop("stem.0.weight")
+    ckpt["backbone"].pop("conv1.weight")
     torch.save(ckpt, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="weights do not fit backbone"):
         load_backbone(tmp_path / "other.pt")
@@ -151,7 +151,7 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     import json
     from pathlib import Path
 
-    run = tiny_run(epochs=2)
+    run = tiny_run(epochs=2, online_probe=True)
     out = tmp_path / "final.pt"
     script = tmp_path / "ddp.py"
     src = str(Path(__file__).resolve().parents[1] / "src")
@@ -170,6 +170,8 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
     # each process sees half of every global batch of 64 → 320 samples give 5 steps per epoch
     assert summaries[0]["steps_per_epoch"] == 5
     assert summaries[0]["loss_history"] != summaries[1]["loss_history"]  # different shards, local losses
+    # one online probe across the processes: its gradients and its epoch statistics are all-reduced
+    assert summaries[0]["online_probe"] == summaries[1]["online_probe"] and len(summaries[0]["online_probe"]) == 2
     load_backbone(out)
 
 
@@ -183,7 +185,7 @@ def test_kept_checkpoints_are_the_weights_at_those_epochs_and_survive_a_resume(t
     k25, k50, final = (checkpoint.read_final(p) for p in (checkpoint.kept_path(out, 25),
                                                            checkpoint.kept_path(out, 50), out))
     assert len(k25.history) == 1 and k50.history == final.history[:2] and len(final.history) == 4
-    assert not torch.equal(k25.backbone["stem.0.weight"], final.backbone["stem.0.weight"])
+    assert not torch.equal(k25.backbone["conv1.weight"], final.backbone["conv1.weight"])
     assert not (out.parent / ".keep").exists() and not resume_path(out).exists()
 
     # a run interrupted after epoch 2 (resume state + staged kept checkpoints), then resumed: the same bytes
@@ -284,3 +286,79 @@ def test_sync_bn_converts_every_batchnorm_under_ddp_only():
                    ).run_config("simclr")
     with pytest.raises(ConfigError, match="model.sync_bn: torch's SyncBatchNorm synchronises GPU tensors only"):
         Trainer.build(run, seed=0, device=torch.device("cpu"), rank=0, world=2)
+
+def test_online_probe_learns_is_logged_per_epoch_and_leaves_the_backbone_as_it_was(tmp_path, small_betons):
+    from jessl import checkpoint
+
+    plain, probed = tmp_path / "plain" / "final.pt", tmp_path / "probed" / "final.pt"
+    without = pretrain(small_betons[0], plain, tiny_run(epochs=3), seed=0, threads=1)
+    run = tiny_run(epochs=3, online_probe=True)
+    assert run.to_params()["pretrain"]["online_probe"] is True  # part of the run (its checkpoint differs)
+    summary = pretrain(small_betons[0], probed, run, seed=0, threads=1)
+    assert without["online_probe"] is None
+    hist = summary["online_probe"]
+    assert [h["epoch"] for h in hist] == [1, 2, 3]
+    assert all(0 <= h["top1"] <= 100 and h["loss"] > 0 for h in hist)
+    assert hist[-1]["top1"] > 15 and hist[-1]["loss"] < hist[0]["loss"]  # 10 digit classes: chance is 10 %
+    a, b = torch.load(plain, weights_only=True), torch.load(probed, weights_only=True)
+    assert "online_probe" not in a and b["online_probe"]["history"] == hist
+    assert b["online_probe"]["classifier"]["weight"].shape == (10, 64)
+    for part in ("backbone", "projector"):  # the probe never reaches the backbone's gradients
+        assert a[part].keys() == b[part].keys()
+        assert all(torch.equal(a[part][k], b[part][k]) for k in a[part]), part
+    assert a["history"] == b["history"]
+    assert checkpoint.read_final(probed).history == summary["loss_history"]
+
+    # evaluation reports the online probe's test top-1 as `online_top1`, on the pretraining data only
+    from jessl.config import EvaluateConfig
+    from jessl.data.augment import to_float
+    from jessl.data.beton import read_all
+    from jessl.evaluate.run import evaluate
+
+    cfg = EvaluateConfig(few_shot_repeats=1)
+    metrics, _ = evaluate(*small_betons, probed, cfg)
+    images, labels = read_all(small_betons[1])
+    with torch.no_grad():
+        pred = checkpoint.load_online_probe(probed)(load_backbone(probed)(to_float(torch.from_numpy(images))))
+    assert metrics["online_top1"] == round(100.0 * float((pred.argmax(1).numpy() == labels).mean()), 2)
+    assert "online_top1" not in evaluate(*small_betons, probed, cfg, online=False)[0]  # e.g. a transfer target
+    assert "online_top1" not in evaluate(*small_betons, plain, cfg)[0] and checkpoint.load_online_probe(plain) is None
+
+
+def test_online_probe_resumes_to_the_same_final_checkpoint(tmp_path, small_betons, monkeypatch):
+    from jessl import pretrain as loop
+
+    run = tiny_run(epochs=3, online_probe=True)
+    ref = tmp_path / "ref" / "final.pt"
+    pretrain(small_betons[0], ref, run, seed=0, threads=1)
+    real_epoch, calls = loop._epoch, {"n": 0}
+
+    def interrupted(*args, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kw)
+
+    out = tmp_path / "again" / "final.pt"
+    monkeypatch.setattr(loop, "_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(small_betons[0], out, run, seed=0, threads=1)
+    monkeypatch.setattr(loop, "_epoch", real_epoch)
+    assert "probe" in torch.load(resume_path(out), weights_only=True)
+    summary = pretrain(small_betons[0], out, run, seed=0, threads=1)
+    assert summary["resumed_from_epoch"] == 2 and len(summary["online_probe"]) == 3
+    assert out.read_bytes() == ref.read_bytes()
+
+
+def test_gpu_speedups_are_resources_not_applied_on_the_cpu(tmp_path, small_betons):
+    p = validate({"datasets": {"digits": {}}, "methods": {"simclr": {}},
+                  "pretrain": {"compile": True, "channels_last": True}})
+    assert p.run_config("simclr") == validate({"datasets": {"digits": {}}, "methods": {"simclr": {}}}).run_config(
+        "simclr")  # not part of a run's identity
+    a = pretrain(small_betons[0], tmp_path / "a" / "final.pt", tiny_run(epochs=1), seed=0, threads=1)
+    b = pretrain(small_betons[0], tmp_path / "b" / "final.pt", tiny_run(epochs=1), seed=0, threads=1,
+                 compile=True, channels_last=True)
+    assert (b["compile"], b["channels_last"], b["peak_gpu_mem_mib"]) == (False, False, None)  # CPU: not applied
+    assert b["s_per_epoch"] > 0 and b["images_per_s"] > 0
+    assert (tmp_path / "a" / "final.pt").read_bytes() == (tmp_path / "b" / "final.pt").read_bytes()
+    assert a["loss_history"] == b["loss_history"]

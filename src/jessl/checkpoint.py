@@ -3,14 +3,22 @@
 Two kinds live in a run's folder `checkpoints/{dataset}/{method}/seed{seed}/`:
 
 - **final** (`final.pt`, format 1): the trained weights and what made them —
-  ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone`` is the
-  state dict of `jessl.models.build_backbone(backbone_arch)`; ``run`` is the resolved `RunConfig` as plain
-  data; ``history`` the mean loss per epoch.
+  ``{"format", "backbone_arch", "backbone", "projector", "run", "seed", "history"}``. ``backbone``
+  (`BACKBONE_KEY`) is the state dict of `jessl.models.build_backbone(backbone_arch)`, a
+  `torchvision.models.ResNet` with the CIFAR stem, so for ``resnet18`` it loads into plain torchvision::
+
+      m = torchvision.models.resnet18()
+      m.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False); m.maxpool = nn.Identity(); m.fc = nn.Identity()
+      m.load_state_dict(torch.load("final.pt", weights_only=True)["backbone"])
+
+  (likewise ``resnet50``). ``run`` is the resolved `RunConfig` as plain data; ``history`` the mean loss per
+  epoch. With `pretrain.online_probe` a further key ``online_probe`` holds the online linear probe:
+  ``{"classifier": state dict of nn.Linear(out_dim, classes), "history": [{"epoch", "loss", "top1"}, …]}``.
 - **kept** (`keep/pct{q}.pt`): the same layout as final, at q % of the run's epochs (`pretrain.keep_epochs`),
   for convergence curves. Staged in `.keep/` while the run is unfinished (Snakemake removes a job's declared
   outputs before it reruns; a resumed run still has them there) and moved into place at the end.
 - **resume** (`resume.pt`, beside the final one while a run is unfinished): the whole training state every
-  `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"]}`` —
+  `checkpoint_every` epochs — ``{"run_hash", "epoch", "history", "model", "optimizer"[, "target"][, "probe"]}`` —
   removed once the final checkpoint is written.
 
 Writes are atomic (`io.save_torch`); every read error is a `CheckpointError` that says how to rebuild.
@@ -24,16 +32,20 @@ import logging
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from .io import save_torch
 
+if TYPE_CHECKING:
+    from torchvision.models import ResNet
+
 log = logging.getLogger("jessl.checkpoint")
 FORMAT = 1
 FINAL_KEYS = ("format", "backbone_arch", "backbone", "projector", "run", "seed", "history")
+BACKBONE_KEY = "backbone"  # the backbone's state dict (a torchvision ResNet with the CIFAR stem)
 
 
 class CheckpointError(RuntimeError):
@@ -51,6 +63,7 @@ class Final:
     run: dict[str, Any]
     seed: int
     history: list[float]
+    online_probe: dict[str, Any] | None = None  # {"classifier", "history"} when the run trained one
 
     def describe(self) -> dict[str, Any]:
         """What the checkpoint says about itself, without the weights (for figures, logs, audits)."""
@@ -97,9 +110,13 @@ def _plain(run: dict[str, Any], arch: str) -> tuple[dict[str, Any], str]:
 
 
 def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: nn.Module, run: dict[str, Any],
-               seed: int, history: list[float]) -> None:
-    """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes)."""
+               seed: int, history: list[float], online_probe: dict[str, Any] | None = None) -> None:
+    """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes);
+    `online_probe` (`OnlineProbe.final()`) is added under its own key when given."""
     run, arch = _plain(run, arch)
+    extra = {}
+    if online_probe is not None:  # its history as fresh JSON: equal keys are one object, however it was built
+        extra["online_probe"] = {**online_probe, "history": json.loads(json.dumps(online_probe["history"]))}
     save_torch(path, {
         "format": FORMAT,
         "backbone_arch": arch,
@@ -108,6 +125,7 @@ def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: n
         "run": run,
         "seed": seed,
         "history": history,
+        **extra,
     })
 
 
@@ -123,11 +141,13 @@ def read_final(path: str | Path, expected_arch: str | None = None) -> Final:
             f"{path}: trained with backbone {arch!r} but the config asks for {expected_arch!r}; "
             "delete the checkpoint (or fix model.backbone) and rerun"
         )
-    return Final(path, arch, ckpt["backbone"], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"])
+    return Final(path, arch, ckpt[BACKBONE_KEY], ckpt["projector"], ckpt["run"], ckpt["seed"], ckpt["history"],
+                 ckpt.get("online_probe"))
 
 
-def load_backbone(path: str | Path, expected_arch: str | None = None) -> nn.Module:
-    """The trained backbone of a final checkpoint, in eval mode (frozen by the caller's no_grad)."""
+def load_backbone(path: str | Path, expected_arch: str | None = None) -> ResNet:
+    """The trained backbone of a final checkpoint (a `torchvision.models.ResNet`), in eval mode (frozen by
+    the caller's no_grad)."""
     from .models import build_backbone
 
     final = read_final(path, expected_arch)
@@ -154,6 +174,22 @@ def load_projector(path: str | Path) -> nn.Module:
         raise CheckpointError(f"{final.path}: projector weights do not fit its recorded dims "
                               f"({str(err).splitlines()[0]}); delete it and rerun") from None
     return projector.eval()
+
+
+def load_online_probe(path: str | Path) -> nn.Linear | None:
+    """The online linear probe trained with the backbone of a final checkpoint (None if it has none)."""
+    final = read_final(path)
+    if final.online_probe is None:
+        return None
+    state = final.online_probe["classifier"]
+    classes, dim = state["weight"].shape
+    probe = nn.Linear(dim, classes)
+    try:
+        probe.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{final.path}: its online probe does not load ({str(err).splitlines()[0]}); "
+                              "delete it and rerun") from None
+    return probe.eval()
 
 
 # --- kept (convergence) ------------------------------------------------------------------------------
@@ -195,11 +231,14 @@ def publish_kept(final: str | Path, pcts: list[int], resumed_from: int | None) -
 # --- resume -----------------------------------------------------------------------------------------
 
 def save_resume(final: str | Path, *, key: str, epoch: int, history: list[float], model: nn.Module,
-                optimizer: torch.optim.Optimizer, target: nn.Module | None = None) -> None:
+                optimizer: torch.optim.Optimizer, target: nn.Module | None = None,
+                probe: dict[str, Any] | None = None) -> None:
     state = {"run_hash": key, "epoch": epoch, "history": history, "model": model.state_dict(),
              "optimizer": optimizer.state_dict()}
     if target is not None:
         state["target"] = target.state_dict()
+    if probe is not None:  # `OnlineProbe.state_dict()`
+        state["probe"] = probe
     save_torch(resume_path(final), state)
 
 

@@ -186,6 +186,11 @@ class PretrainConfig(Strict):
         return sorted(v)
     threads: int = Field(2, ge=1, description="Snakemake `threads:` of a pretraining job")
     gpus: int = Field(0, ge=0, description="Snakemake `resources: gpu=` of a pretraining job")
+    compile: bool = Field(False, description="torch.compile the trained network (CUDA only; a resource)")
+    channels_last: bool = Field(False, description="channels-last model and inputs (CUDA only; a resource)")
+    online_probe: bool = Field(
+        False, description="train a linear classifier on detached backbone features during pretraining, "
+        "logged per epoch (solo-learn's online linear evaluation); it never changes the backbone")
 
 
 class MethodConfig(Strict):
@@ -394,7 +399,7 @@ class Params(Strict):
             raise ConfigError("\n".join(err.lines)) from None
 
     def _resolve(self, name: str) -> RunConfig:
-        pre = self.pretrain.model_dump(exclude={"threads", "gpus", "keep_epochs"})  # not part of the run's result
+        pre = self.pretrain.model_dump(exclude=RESOURCES)  # not part of the run's result
         blocks = {key: getattr(self, key) for key in OVERRIDDEN_BLOCKS}
         if name == "random_init":
             where, loss, hparams, target_ema = name, None, {}, None
@@ -442,13 +447,20 @@ def scaled_lr(optim: OptimConfig, batch_size: int) -> float:
     return optim.lr * batch_size / 256 if optim.lr_scaling == "linear" else optim.lr
 
 
+# `pretrain:` keys that are resources of a job, not part of its result (`PretrainRun` leaves them out):
+# threads, GPUs, which checkpoints are also kept, and the CUDA speed-ups (on CPU they are not applied,
+# so a run's bytes stay a function of its params and seed).
+RESOURCES = {"threads", "gpus", "keep_epochs", "compile", "channels_last"}
+
+
 class PretrainRun(Strict):
-    """The part of `pretrain:` that changes a run's result (threads and GPUs are resources)."""
+    """The part of `pretrain:` that changes a run's result (threads, GPUs, compile, … are `RESOURCES`)."""
 
     epochs: int = Field(ge=0)
     batch_size: int = Field(ge=2)
     num_views: int = Field(ge=2)
     checkpoint_every: int = Field(ge=1)
+    online_probe: bool = False
 
 
 class RunConfig(Strict):

@@ -1,6 +1,7 @@
 """The training loop every method shares: views → encoder → projector (→ predictor) → loss.
 
-Device: CUDA with bf16 autocast when available, else CPU (the same code). A resumable state is
+Device: CUDA with bf16 autocast when available, else CPU (the same code); on CUDA optionally channels-last
+and `torch.compile` (`accel.py`). An online linear probe may ride along (`online_probe.py`). A resumable state is
 written atomically every `checkpoint_every` epochs and a killed run continues from it with the
 same batches and views (every random stream is derived from (seed, epoch)), so on CPU the final
 checkpoint has the same bytes as an uninterrupted run. Under `torchrun` the model is wrapped in
@@ -25,12 +26,14 @@ import torch.distributed as dist
 from torch import nn
 
 from . import checkpoint
+from .accel import Accel
 from .checkpoint import CheckpointError, load_backbone, resume_path
 from .config import ConfigError, RunConfig
 from .data import augment as aug
-from .data.beton import BetonLoader
+from .data.beton import BetonLoader, read_labels
 from .methods.feed import loss_of_views
 from .models import EmaTarget, Encoder
+from .online_probe import OnlineProbe
 from .optim import build_optimizer, lr_at
 
 __all__ = ["CheckpointError", "NonFiniteLossError", "load_backbone", "pretrain", "resume_path"]
@@ -82,7 +85,8 @@ def sync_batchnorm(model: Encoder, *, enabled: bool, world: int, device: torch.d
 
 @dataclass
 class Trainer:
-    """What one run trains: the online encoder (maybe DDP-wrapped), its EMA target, the optimiser."""
+    """What one run trains: the online encoder (maybe DDP-wrapped and compiled: `trained`), its EMA target,
+    the optimiser, and the optional online probe."""
 
     run: RunConfig
     rank: int
@@ -90,14 +94,17 @@ class Trainer:
     trained: nn.Module
     target: EmaTarget | None
     optimizer: torch.optim.Optimizer
+    accel: Accel
+    probe: OnlineProbe | None = None
 
     @classmethod
-    def build(cls, run: RunConfig, seed: int, device: torch.device, rank: int, world: int) -> Trainer:
+    def build(cls, run: RunConfig, seed: int, device: torch.device, rank: int, world: int,
+              accel: Accel | None = None) -> Trainer:
         torch.manual_seed(seed)
-        method, m = run.method, run.model
+        method, m, accel = run.method, run.model, accel or Accel(device)
         model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None)
         model = sync_batchnorm(model, enabled=m.sync_bn, world=world, device=device)
-        model.to(device)
+        accel.model(model)
         target = EmaTarget(model, run.target_ema) if method and method.needs_target else None
         trained = model
         if world > 1:
@@ -106,7 +113,7 @@ class Trainer:
         o = run.optim
         optimizer = build_optimizer(model, name=o.name, lr=run.lr, weight_decay=o.weight_decay, momentum=o.momentum,
                                     eta=o.eta, clip_lr=o.clip_lr, exclude_bias_n_norm=o.exclude_bias_n_norm)
-        return cls(run, rank, model, trained, target, optimizer)
+        return cls(run, rank, model, accel.compiled(trained), target, optimizer, accel)
 
     def step(self, views: list[torch.Tensor], lr: float, step: int, total: int, autocast) -> torch.Tensor:
         """One optimisation step at learning rate `lr` on a batch of views; returns the (detached) loss,
@@ -129,21 +136,34 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.target is not None:
             self.target.load_state_dict(state["target"])
+        if self.probe is not None:
+            if "probe" not in state:
+                raise CheckpointError(f"{self.run.name}: the resume state has no online probe although the run "
+                                      "trains one; delete resume.pt and rerun")
+            self.probe.load_state_dict(state["probe"])
 
 
 def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[str, Any], seed: int,
-             threads: int = 1, keep: Sequence[int] = ()) -> dict[str, Any]:
+             threads: int = 1, keep: Sequence[int] = (), *, compile: bool = False,
+             channels_last: bool = False) -> dict[str, Any]:
     """Train `run` (a `RunConfig`, or its `to_params()`) and save the final checkpoint `out` atomically,
-    and the checkpoints at `keep` % of the epochs (`checkpoint.kept_path`).
+    and the checkpoints at `keep` % of the epochs (`checkpoint.kept_path`). `compile` and `channels_last`
+    are CUDA speed-ups (`pretrain.compile`, `pretrain.channels_last`; resources, see `accel.py`).
 
-    Returns a summary (epochs, final loss, throughput, whether it resumed).
+    Returns a summary: epochs, final loss, throughput (images, not views, per second; seconds per
+    epoch), peak GPU memory (MiB; None on the CPU), the speed-ups applied, the online probe's history,
+    whether it resumed.
     """
     run = run if isinstance(run, RunConfig) else RunConfig.model_validate(run)
     out, pre = Path(out), run.pretrain
     torch.set_num_threads(threads)
     device = pick_device()
+    accel = Accel.for_device(device, channels_last=channels_last, compile=compile)
+    accel.reset_peak_memory()
     with distributed(device) as (rank, world):
-        trainer = Trainer.build(run, seed, device, rank, world)
+        trainer = Trainer.build(run, seed, device, rank, world, accel)
+        if pre.online_probe and pre.epochs > 0:
+            trainer.probe = _online_probe(trainer, train_beton)
         params = run.to_params()  # one object for the checkpoint: strings it shares pickle once
         key = checkpoint.run_hash(params, seed)
         state = checkpoint.read_resume(out, key) if pre.epochs > 0 else None
@@ -151,7 +171,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         if state is not None:
             trainer.restore(state)
             log.info("resuming %s from epoch %d/%d (%s)", run.name, start, pre.epochs, resume_path(out))
-        t0, seen, steps = time.perf_counter(), 0, 0
+        t0, seen, steps, epoch_s = time.perf_counter(), 0, 0, []
         keep_at = {pct: checkpoint.kept_epoch(pct, pre.epochs) for pct in keep}
         if start == 0 and rank == 0:
             _keep(trainer, out, keep_at, 0, history, seed, params)
@@ -161,20 +181,27 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
             steps = _steps_per_epoch(loader, pre.batch_size)
             bar = _progress(pre.epochs * steps, start * steps, run.name, rank)
             for epoch in range(start, pre.epochs):
-                mean_loss, n = _epoch(trainer, loader, epoch, steps, seed, bar, out)
+                mean_loss, n, secs = _epoch(trainer, loader, epoch, steps, seed, bar, out)
                 history.append(mean_loss)
-                seen += n * world
-                done = epoch + 1
+                seen, done = seen + n * world, epoch + 1
+                epoch_s.append(secs)
+                if trainer.probe is not None:
+                    probed = trainer.probe.end_epoch(done)
+                    if rank == 0:
+                        log.info("%s epoch %d online probe: loss %s, train top-1 %s %%", run.name, done,
+                                 probed["loss"], probed["top1"])
                 if rank == 0:
                     _keep(trainer, out, keep_at, done, history, seed, params)
                 if rank == 0 and done % pre.checkpoint_every == 0 and done < pre.epochs:
                     checkpoint.save_resume(out, key=key, epoch=done, history=history, model=trainer.model,
-                                           optimizer=trainer.optimizer, target=trainer.target)
+                                           optimizer=trainer.optimizer, target=trainer.target,
+                                           probe=trainer.probe.state_dict() if trainer.probe else None)
             bar.close()
         wall = time.perf_counter() - t0
         if rank == 0:
             checkpoint.save_final(out, arch=params["model"]["backbone"], backbone=trainer.model.backbone,
-                                  projector=trainer.model.projector, run=params, seed=seed, history=history)
+                                  projector=trainer.model.projector, run=params, seed=seed, history=history,
+                                  online_probe=trainer.probe.final() if trainer.probe else None)
             checkpoint.publish_kept(out, sorted(keep_at), start if state is not None else None)
             checkpoint.drop_resume(out)
     return {
@@ -183,10 +210,22 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         "final_loss": history[-1] if history else None,
         "loss_history": history,
         "images_per_s": round(seen / wall, 1) if seen else None,
+        "s_per_epoch": round(sum(epoch_s) / len(epoch_s), 3) if epoch_s else None,
+        "peak_gpu_mem_mib": accel.peak_memory_mib(),
+        "compile": accel.compile,
+        "channels_last": accel.channels_last,
+        "online_probe": trainer.probe.history if trainer.probe else None,
         "steps_per_epoch": steps,
         "device": str(device),
         "world_size": world,
     }
+
+
+def _online_probe(trainer: Trainer, train_beton: str | Path) -> OnlineProbe:
+    """The online probe of `trainer`'s backbone, over the classes of the training labels."""
+    labels = read_labels(train_beton)
+    return OnlineProbe(trainer.model.backbone, trainer.model.backbone.out_dim, int(labels.max()) + 1,
+                       trainer.accel.device)
 
 
 def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, history: list[float],
@@ -200,9 +239,10 @@ def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, hist
 
 
 def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: int, bar,
-           out: Path) -> tuple[float, int]:
-    """One pass over the data: (mean loss, images seen by this process)."""
-    run, device = trainer.run, next(trainer.model.parameters()).device
+           out: Path) -> tuple[float, int, float]:
+    """One pass over the data: (mean loss, images seen by this process, seconds)."""
+    run, accel = trainer.run, trainer.accel
+    device = accel.device
     total_steps, warmup = run.pretrain.epochs * steps, run.optim.warmup_epochs * steps
     loader.set_epoch(epoch)
     torch.manual_seed(_seed_for(seed, epoch))  # negatives sampling etc. in the losses
@@ -210,22 +250,26 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     trainer.model.train()
     loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
-    for i, (images, _) in enumerate(loader):
-        xs = aug.views(images.to(device, non_blocking=True), run.augment, run.pretrain.num_views, gen)
+    for i, (images, labels) in enumerate(loader):
+        xs = accel.views(aug.views(accel.inputs(images), run.augment, run.pretrain.num_views, gen))
         step = epoch * steps + i
         lr = lr_at(step, total=total_steps, warmup=warmup, peak=run.lr, start=run.optim.warmup_start_lr,
                    end=run.optim.min_lr)
         loss = trainer.step(xs, lr, step, total_steps, autocast)
         if not torch.isfinite(loss):
             _non_finite(run, loss, epoch, i, out)
+        if trainer.probe is not None:
+            trainer.probe.step(labels)
         loss_sum += loss.item()
         seen += images.shape[0]
         bar.update(1)
         bar.set_postfix(epoch=f"{epoch + 1}/{run.pretrain.epochs}", loss=f"{loss.item():.4f}")
+    accel.synchronize()
+    secs = time.perf_counter() - t0
     if bar.disable and trainer.rank == 0:
         log.info("%s epoch %d/%d loss %.4f %.0f img/s", run.name, epoch + 1, run.pretrain.epochs, loss_sum / steps,
-                 seen / (time.perf_counter() - t0))
-    return loss_sum / steps, seen
+                 seen / secs)
+    return loss_sum / steps, seen, secs
 
 
 def _steps_per_epoch(loader: BetonLoader, batch_size: int) -> int:

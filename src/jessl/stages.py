@@ -45,9 +45,16 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))
 
 
+# Facts of one job, not of its result: the untracked half of the run record (`provenance.write_record`).
+PRETRAIN_VOLATILE = ("images_per_s", "s_per_epoch", "peak_gpu_mem_mib", "compile", "channels_last",
+                     "resumed_from_epoch")
+
+
 def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int,
-             keep: list[int] | None = None, kept: list[str | Path] | None = None) -> None:
-    """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs."""
+             keep: list[int] | None = None, kept: list[str | Path] | None = None, compile: bool = False,
+             channels_last: bool = False) -> None:
+    """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs
+    (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run)."""
     from .checkpoint import kept_path
     from .pretrain import pretrain as train
 
@@ -55,12 +62,12 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     if kept != [kept_path(out, q) for q in keep]:
         raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
     t0 = time.perf_counter()
-    summary = train(train_beton, out, run, seed, threads, keep)
+    summary = train(train_beton, out, run, seed, threads, keep, compile=compile, channels_last=channels_last)
     for path in [out, *kept]:
         provenance.write_record(path, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=summary,
                                 env=provenance.environment(summary["device"], threads),
-                                volatile={k: summary[k] for k in ("images_per_s", "resumed_from_epoch")})
+                                volatile={k: summary[k] for k in PRETRAIN_VOLATILE})
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
@@ -79,7 +86,8 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     check_pair(train_beton, test_beton)  # one dataset's two splits, never a mix of runs
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None)
+    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None,
+                                 online="source" not in (tags or {}))  # a transfer target has other classes
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
              "metrics": metrics}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])

@@ -213,3 +213,12 @@ def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             with Image.open(io.BytesIO(chunk.tobytes())) as im:
                 out[i] = np.asarray(im.convert("RGB"))
     return out, np.array(label, dtype=np.int64)  # a writable copy
+
+
+def read_labels(path: str | Path) -> np.ndarray:
+    """The labels of every sample of a `.beton`, in file order, without reading the images."""
+    from ffcv.reader import Reader
+
+    check_beton(path)
+    reader = Reader(str(path))
+    return np.array(reader.metadata[f"f{reader.field_names.index('label')}"], dtype=np.int64)

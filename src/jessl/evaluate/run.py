@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checkpoint import load_backbone, load_projector
+from ..checkpoint import load_backbone, load_online_probe, load_projector
 from ..config import EvaluateConfig
 from .features import extract
 from .knn import knn_top1
@@ -42,12 +42,21 @@ def probes(trx: np.ndarray, try_: np.ndarray, tex: np.ndarray, tey: np.ndarray, 
 
 def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | Path | None,
              cfg: EvaluateConfig, expected_arch: str | None = None,
-             spectrum: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(probe metrics, spectrum of the train-split features and projections — or None unless asked)."""
+             spectrum: bool = False, online: bool = True) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(probe metrics, spectrum of the train-split features and projections — or None unless asked).
+
+    With `online` (the data is the one the checkpoint was pretrained on) and a checkpoint that trained an
+    online probe (`pretrain.online_probe`), `online_top1` is that probe's top-1 (%) on the test split: a
+    classifier fitted during pretraining on augmented views, not one of the frozen-feature probes."""
     backbone = None if checkpoint is None else load_backbone(checkpoint, expected_arch)
     trx, try_ = extract(backbone, train_beton, cfg.batch_size)
     tex, tey = extract(backbone, test_beton, cfg.batch_size)
     metrics = probes(trx, try_, tex, tey, cfg)
+    head = load_online_probe(checkpoint) if checkpoint is not None and online else None
+    if head is not None:
+        with torch.no_grad():
+            pred = head(torch.from_numpy(tex)).argmax(1).numpy()
+        metrics["online_top1"] = round(100.0 * float((pred == tey).mean()), 2)
     if not spectrum:
         return metrics, None
     spec = {"features": spectrum_summary(trx), "projector": None}

@@ -1,85 +1,75 @@
-"""ResNets with a CIFAR stem (3×3 conv, no max-pool): ResNet-18/50 and a tiny one for the embedded default."""
+"""Backbones: torchvision's ResNets with the CIFAR stem, and a narrow one for the embedded default.
+
+Every backbone is a `torchvision.models.ResNet` whose `conv1` is a 3×3, stride-1 convolution (no bias),
+whose `maxpool` and `fc` are `nn.Identity` (He et al. 2016, §4.2's CIFAR network; the stem solo-learn and
+lightly use): `forward` returns the globally pooled features, `out_dim` wide. Its state dict therefore
+loads into a plain `torchvision.models.resnet18()` / `resnet50()` given the same three replacements.
+
+`resnet_tiny` is the same class with narrower stages (16-32-64 BasicBlocks, one each, built by
+torchvision's own `_make_layer`) and `layer4 = Identity`: 64-d features, 77,392 parameters, cheap
+enough for a laptop CPU.
+"""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torchvision.models import ResNet, resnet18, resnet50
+from torchvision.models.resnet import BasicBlock
+
+__all__ = ["ARCHS", "ResNet", "build_backbone", "cifar_stem"]
+
+ARCHS = ("resnet_tiny", "resnet18", "resnet50")
+TINY_WIDTHS = (16, 32, 64)
 
 
-class BasicBlock(nn.Module):
-    expansion = 1
-
-    def __init__(self, cin: int, width: int, stride: int) -> None:
-        super().__init__()
-        cout = width * self.expansion
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, width, 3, stride, 1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, cout, 3, 1, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        )
-        self.skip = _shortcut(cin, cout, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.body(x) + self.skip(x))
+def _init(module: nn.Module) -> None:
+    """torchvision's ResNet initialisation, for the modules replaced after its constructor ran:
+    Kaiming-normal (fan-out, ReLU) convolutions, BatchNorm γ = 1, β = 0."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
 
 
-class Bottleneck(nn.Module):
-    expansion = 4
-
-    def __init__(self, cin: int, width: int, stride: int) -> None:
-        super().__init__()
-        cout = width * self.expansion
-        self.body = nn.Sequential(
-            nn.Conv2d(cin, width, 1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, width, 3, stride, 1, bias=False),
-            nn.BatchNorm2d(width),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(width, cout, 1, bias=False),
-            nn.BatchNorm2d(cout),
-        )
-        self.skip = _shortcut(cin, cout, stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(self.body(x) + self.skip(x))
+def cifar_stem(model: ResNet, width: int = 64) -> ResNet:
+    """Give a torchvision ResNet the CIFAR stem in place: 3×3 stride-1 `conv1` (no bias), no max-pool,
+    no classifier (`fc = Identity`)."""
+    model.conv1 = nn.Conv2d(3, width, kernel_size=3, stride=1, padding=1, bias=False)
+    _init(model.conv1)
+    model.maxpool = nn.Identity()
+    model.fc = nn.Identity()
+    return model
 
 
-def _shortcut(cin: int, cout: int, stride: int) -> nn.Module:
-    if stride == 1 and cin == cout:
-        return nn.Identity()
-    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-
-class ResNet(nn.Module):
-    """Stem → stages of residual blocks (stride 2 between stages) → global average pool."""
-
-    def __init__(self, block: type[nn.Module], depths: list[int], widths: list[int]) -> None:
-        super().__init__()
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)
-        )
-        layers, cin = [], widths[0]
-        for i, (depth, width) in enumerate(zip(depths, widths, strict=True)):
-            for j in range(depth):
-                layers.append(block(cin, width, 2 if (i > 0 and j == 0) else 1))
-                cin = width * block.expansion
-        self.layers = nn.Sequential(*layers)
-        self.out_dim = cin
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(self.stem(x)).mean(dim=(2, 3))
-
-
-ARCHS = {
-    "resnet_tiny": (BasicBlock, [1, 1, 1], [16, 32, 64]),
-    "resnet18": (BasicBlock, [2, 2, 2, 2], [64, 128, 256, 512]),
-    "resnet50": (Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512]),
-}
+def _tiny() -> ResNet:
+    with torch.device("meta"):  # every part with weights is replaced below: skip initialising the wide ones
+        model = ResNet(BasicBlock, [1, 1, 1, 1])
+    w0, w1, w2 = TINY_WIDTHS
+    cifar_stem(model, w0)
+    model.bn1 = nn.BatchNorm2d(w0)
+    model.inplanes = w0  # what `_make_layer` builds from
+    model.layer1 = model._make_layer(BasicBlock, w0, 1)
+    model.layer2 = model._make_layer(BasicBlock, w1, 1, stride=2)
+    model.layer3 = model._make_layer(BasicBlock, w2, 1, stride=2)
+    model.layer4 = nn.Identity()
+    for part in (model.bn1, model.layer1, model.layer2, model.layer3):
+        _init(part)
+    assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    return model
 
 
 def build_backbone(name: str) -> ResNet:
-    block, depths, widths = ARCHS[name]
-    return ResNet(block, depths, widths)
+    """The backbone `name` (one of `ARCHS`), with its feature width as `out_dim`."""
+    if name == "resnet_tiny":
+        model, dim = _tiny(), TINY_WIDTHS[-1]
+    elif name == "resnet18":
+        model, dim = cifar_stem(resnet18()), 512
+    elif name == "resnet50":
+        model, dim = cifar_stem(resnet50()), 2048
+    else:
+        raise ValueError(f"unknown backbone {name!r}; use one of {', '.join(ARCHS)}")
+    model.out_dim = dim
+    return model

@@ -1,0 +1,51 @@
+"""The GPU path's speed-ups (accel.py) and the online probe's hook, checked on the CPU."""
+
+import torch
+
+from jessl.accel import Accel
+from jessl.models import Encoder
+from jessl.online_probe import OnlineProbe
+
+
+def test_speedups_are_kept_on_cuda_only():
+    cudnn = torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    try:
+        on = Accel.for_device(torch.device("cuda"), channels_last=True, compile=True)  # no GPU needed to decide
+        assert (on.channels_last, on.compile, on.memory_format) == (True, True, torch.channels_last)
+    finally:
+        torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = cudnn
+    off = Accel.for_device(torch.device("cpu"), channels_last=True, compile=True)
+    assert (off.channels_last, off.compile, off.memory_format) == (False, False, torch.contiguous_format)
+    assert off.peak_memory_mib() is None
+    x = torch.zeros(2, 4, 4, 3, dtype=torch.uint8)
+    assert off.inputs(x) is x  # already on the device: no copy
+
+
+def test_channels_last_model_and_views():
+    accel = Accel(torch.device("cpu"), channels_last=True)
+    enc = accel.model(Encoder("resnet_tiny", [8, 8]))
+    assert enc.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    views = accel.views([torch.randn(2, 3, 8, 8)])
+    assert views[0].is_contiguous(memory_format=torch.channels_last)
+    assert enc(views[0]).shape == (2, 8)
+
+
+def test_compiled_model_feeds_the_online_probe_and_keeps_its_state_dict():
+    torch.manual_seed(0)
+    enc = Encoder("resnet_tiny", [8, 8])
+    probe = OnlineProbe(enc.backbone, enc.backbone.out_dim, 3, torch.device("cpu"))
+    trained = Accel(torch.device("cpu"), compile=True, backend="eager").compiled(enc)
+    assert trained is not enc and trained.state_dict().keys() != enc.state_dict().keys()  # _orig_mod. prefix
+    x, y = torch.randn(4, 3, 8, 8), torch.tensor([0, 1, 2, -1])
+    z = trained(x)
+    assert z.shape == (4, 8) and len(probe._features) == 1 and not probe._features[0].requires_grad
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    probe.step(y)
+    assert all(torch.equal(v, enc.state_dict()[k]) for k, v in before.items())  # the backbone is not stepped
+    assert probe.classifier.weight.abs().sum() > 0  # the classifier is
+    entry = probe.end_epoch(1)
+    assert entry["epoch"] == 1 and round(entry["top1"] * 3 / 100, 3) in {0, 1, 2, 3}  # 3 labelled (not the -1)
+    assert probe._sums.sum() == 0
+    enc.eval()
+    enc(x)
+    assert probe._features == []  # eval-mode forwards (probes, features) are not trained on
