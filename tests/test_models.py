@@ -104,3 +104,22 @@ def test_projector_mlp_shapes():
     assert [type(m) for m in head] == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear]
     assert head[0].bias is None and head[-1].bias is not None  # BN follows the hidden layer
     assert head(torch.randn(4, 512)).shape == (4, 128)
+
+
+def test_the_imagenet_stem_is_torchvision_own_and_checked():
+    import torchvision
+    from torch import nn
+
+    from jessl.config import ModelConfig
+
+    m = build_backbone("resnet18", "imagenet")
+    ref = torchvision.models.resnet18()
+    ref.fc = nn.Identity()
+    assert m.conv1.kernel_size == (7, 7) and m.conv1.stride == (2, 2) and isinstance(m.maxpool, nn.MaxPool2d)
+    ref.load_state_dict(m.state_dict())  # same keys and shapes as plain torchvision
+    x = torch.randn(2, 3, 64, 64)
+    assert m.eval()(x).shape == (2, 512) and build_backbone("resnet18").conv1.kernel_size == (3, 3)
+    with pytest.raises(ValueError, match="stem"):
+        build_backbone("resnet18", "imagenet7")
+    with pytest.raises(ValueError, match="only the cifar stem"):
+        ModelConfig(backbone="resnet_tiny", stem="imagenet")

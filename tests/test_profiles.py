@@ -338,7 +338,10 @@ def test_run_config_resolves_the_same_recipe(profile):
 def test_stl10_pretrains_on_unlabeled_and_imagenet100_reads_a_folder_at_224():
     stl = profiles.resolve("stl10", CONFIG)["datasets"]
     assert stl["stl10"]["unlabeled"] is True and not stl["cifar10"].get("unlabeled")
+    assert profiles.resolve("stl10", CONFIG)["model"]["stem"] == "imagenet"
+    assert all(profiles.resolve(p, CONFIG)["model"].get("stem", "cifar") == "cifar" for p in ("cifar10", "cifar100"))
     inet = profiles.resolve("imagenet100", CONFIG)
+    assert inet["model"]["stem"] == "imagenet"
     assert inet["datasets"]["imagenet100"]["source"] == "folder"
     assert inet["datasets"]["imagenet100"]["image_size"] == 224 and inet["model"]["backbone"] == "resnet18"
     assert inet["pretrain"]["gpus"] == 2  # solo-learn: devices [0, 1] × 128 per device = 256 total

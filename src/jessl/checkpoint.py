@@ -65,6 +65,11 @@ class Final:
     history: list[float]
     online_probe: dict[str, Any] | None = None  # {"classifier", "history"} when the run trained one
 
+    @property
+    def stem(self) -> str:
+        """The backbone's stem (`model.stem` of the run; "cifar" for runs recorded before the key existed)."""
+        return (self.run.get("model") or {}).get("stem", "cifar")
+
     def describe(self) -> dict[str, Any]:
         """What the checkpoint says about itself, without the weights (for figures, logs, audits)."""
         return {"path": str(self.path), "arch": self.arch, "name": self.run.get("name"),
@@ -151,7 +156,7 @@ def load_backbone(path: str | Path, expected_arch: str | None = None) -> ResNet:
     from .models import build_backbone
 
     final = read_final(path, expected_arch)
-    backbone = build_backbone(final.arch)
+    backbone = build_backbone(final.arch, final.stem)
     try:
         backbone.load_state_dict(final.backbone)
     except RuntimeError as err:
@@ -167,7 +172,7 @@ def load_projector(path: str | Path) -> nn.Module:
     from .models import build_backbone, mlp
 
     final = read_final(path)
-    projector = mlp(build_backbone(final.arch).out_dim, list(final.run["model"]["projector"]))
+    projector = mlp(build_backbone(final.arch, final.stem).out_dim, list(final.run["model"]["projector"]))
     try:
         projector.load_state_dict(final.projector)
     except RuntimeError as err:

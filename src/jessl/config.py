@@ -137,10 +137,20 @@ class AugmentConfig(Strict):
 
 class ModelConfig(Strict):
     backbone: Literal["resnet_tiny", "resnet18", "resnet50"] = "resnet_tiny"
+    stem: Literal["cifar", "imagenet"] = Field(
+        "cifar", description="cifar: 3×3 stride-1 conv, no max-pool (small images); imagenet: torchvision's 7×7 "
+                             "stride-2 conv + max-pool (solo-learn for STL-10 and ImageNet)")
     projector: list[int] = Field(default_factory=lambda: [128, 128], min_length=1)
     predictor_hidden: int = Field(128, ge=1, description="BYOL-style predictor (target methods only)")
     sync_bn: bool = Field(False, description="under DDP (world > 1): BatchNorm statistics over the global batch "
                                              "(SyncBatchNorm); one process has them already")
+
+    @model_validator(mode="after")
+    def _tiny_is_cifar(self) -> ModelConfig:
+        if self.backbone == "resnet_tiny" and self.stem != "cifar":
+            raise ValueError("stem: resnet_tiny has only the cifar stem (it is sized for 16-32 px images); use "
+                             "stem: cifar, or backbone: resnet18 for the imagenet stem")
+        return self
 
     @field_validator("projector")
     @classmethod

@@ -102,7 +102,8 @@ class Trainer:
               accel: Accel | None = None) -> Trainer:
         torch.manual_seed(seed)
         method, m, accel = run.method, run.model, accel or Accel(device)
-        model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None)
+        model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None,
+                        stem=m.stem)
         model = sync_batchnorm(model, enabled=m.sync_bn, world=world, device=device)
         accel.model(model)
         target = EmaTarget(model, run.target_ema) if method and method.needs_target else None

@@ -14,9 +14,10 @@ from .resnet import build_backbone
 class Encoder(nn.Module):
     """Backbone → projector (→ predictor, online network of target methods only)."""
 
-    def __init__(self, backbone: str, projector: list[int], predictor_hidden: int | None = None) -> None:
+    def __init__(self, backbone: str, projector: list[int], predictor_hidden: int | None = None,
+                 stem: str = "cifar") -> None:
         super().__init__()
-        self.backbone = build_backbone(backbone)
+        self.backbone = build_backbone(backbone, stem)
         self.projector = mlp(self.backbone.out_dim, projector)
         self.predictor = mlp(projector[-1], [predictor_hidden, projector[-1]]) if predictor_hidden else None
 

@@ -21,6 +21,7 @@ __all__ = ["ARCHS", "ResNet", "build_backbone", "cifar_stem"]
 
 ARCHS = ("resnet_tiny", "resnet18", "resnet50")
 TINY_WIDTHS = (16, 32, 64)
+STEMS = ("cifar", "imagenet")
 
 
 def _init(module: nn.Module) -> None:
@@ -61,14 +62,23 @@ def _tiny() -> ResNet:
     return model
 
 
-def build_backbone(name: str) -> ResNet:
-    """The backbone `name` (one of `ARCHS`), with its feature width as `out_dim`."""
+def build_backbone(name: str, stem: str = "cifar") -> ResNet:
+    """The backbone `name` (one of `ARCHS`), with its feature width as `out_dim`.
+
+    `stem="imagenet"` keeps torchvision's own stem (7×7 stride-2 conv + 3×3 max-pool; only `fc` becomes
+    Identity), as solo-learn does for every dataset but CIFAR (He et al. 2016, Table 1)."""
+    if stem not in STEMS:
+        raise ValueError(f"unknown stem {stem!r}; use one of {', '.join(STEMS)}")
     if name == "resnet_tiny":
+        if stem != "cifar":
+            raise ValueError("resnet_tiny has only the cifar stem")
         model, dim = _tiny(), TINY_WIDTHS[-1]
-    elif name == "resnet18":
-        model, dim = cifar_stem(resnet18()), 512
-    elif name == "resnet50":
-        model, dim = cifar_stem(resnet50()), 2048
+    elif name in ("resnet18", "resnet50"):
+        model, dim = (resnet18(), 512) if name == "resnet18" else (resnet50(), 2048)
+        if stem == "cifar":
+            cifar_stem(model)
+        else:
+            model.fc = nn.Identity()
     else:
         raise ValueError(f"unknown backbone {name!r}; use one of {', '.join(ARCHS)}")
     model.out_dim = dim
