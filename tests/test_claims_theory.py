@@ -13,7 +13,7 @@ from scipy import optimize
 from jessl import provenance, stages
 from jessl.analysis import spectral
 from jessl.analysis import spectral_claim as sc
-from jessl.config import DatasetConfig, validate
+from jessl.config import AugmentConfig, DatasetConfig, validate
 
 TINY = {"samples": 6, "dim": 4, "k": 2, "views": 2, "beta": 1.0, "lr": 0.01, "max_steps": 3000}
 
@@ -95,7 +95,7 @@ def _rows(path):
 def test_spectral_stage_tiny(tmp_path):
     cfg = DatasetConfig(classes=[0, 1, 2])
     out = {"table_csv": tmp_path / "spectral.csv", "figure": tmp_path / "spectral.png"}
-    kw = {"dataset": "digits", "cfg": cfg, "augment": validate({"datasets": {"digits": {}}}).augment.model_dump(),
+    kw = {"dataset": "digits", "cfg": cfg, "augment": AugmentConfig().model_dump(),
           "linear": TINY, "real": {"k": 4, "probe_c": 1.0, "ridge": 1e-6}, "seed": 0, "threads": 1}
     stages.spectral_claim(**kw, **out)
     rows = _rows(out["table_csv"])
@@ -129,7 +129,7 @@ def test_hsic_infonce_stage_tiny(tmp_path, small_betons):
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     for r in rows:
         hsic = float(r["ssl_hsic"])
-        assert hsic == pytest.approx(3.0 * float(r["sqrt_hsic_zz"]) - float(r["hsic_zy"]), rel=1e-9)
+        assert hsic == pytest.approx(3.0 * float(r["sqrt_hsic_zz"]) - float(r["hsic_zy"]), rel=1e-5)  # float32
         assert math.isfinite(float(r["infonce"])) and -1 <= float(r["pearson_ssl_hsic"]) <= 1
     assert out["figure"].stat().st_size > 0
     inputs = provenance.read_record(out["table_csv"])["inputs"]

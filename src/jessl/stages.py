@@ -206,6 +206,7 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
     the raw pixels of `dataset` with graphs from the pipeline's `augment` or from label pairings (`real`:
     k, probe_c, ridge)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     from .analysis import spectral_claim as sc
     from .config import AugmentConfig
@@ -215,6 +216,7 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
     from .report.tables import write_csv
 
     torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS too: oversubscribed cores slow the eigensolvers tenfold
     t0 = time.perf_counter()
     rows = sc.linear_regime(seed=seed, **linear)
     splits = sources.load(cfg)
@@ -248,6 +250,7 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     on the same fixed batches of views of the test split of `dataset` (`batches`: batch_size, num_batches;
     `objective`: temperature, gamma, scale)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     from . import checkpoint as ck
     from .analysis import hsic_infonce as hi
@@ -257,6 +260,7 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     from .report.tables import write_csv
 
     torch.set_num_threads(threads)
+    threadpool_limits(threads)
     t0 = time.perf_counter()
     fixed = hi.eval_batches(sources.load(cfg)["test"].images, AugmentConfig(**augment), seed=seed, **batches)
     rows = []
