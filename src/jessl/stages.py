@@ -207,6 +207,91 @@ def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], 
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
+def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], linear: dict[str, Any],
+                   real: dict[str, Any], seed: int, threads: int, table_csv: str | Path, figure: str | Path) -> None:
+    """Claim 1 (Balestriero & LeCun 2022) → results/spectral.csv and figures/spectral.png: (a) the linear
+    regime on a toy problem (`linear`: samples, dim, k, views, beta, lr, max_steps), (b) the closed forms on
+    the raw pixels of `dataset` with graphs from the pipeline's `augment` or from label pairings (`real`:
+    k, probe_c, ridge)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from .analysis import spectral_claim as sc
+    from .config import AugmentConfig
+    from .data import augment as aug
+    from .data import sources
+    from .report import theory_figures
+    from .report.tables import write_csv
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)  # numpy's BLAS too: oversubscribed cores slow the eigensolvers tenfold
+    t0 = time.perf_counter()
+    rows = sc.linear_regime(seed=seed, **linear)
+    splits = sources.load(cfg)
+    train, test = splits["train"], splits["test"]
+    images = torch.from_numpy(train.images)
+    v1, v2 = aug.views(images, AugmentConfig(**augment), 2, torch.Generator().manual_seed(seed))
+
+    def flat(x):  # grey images: one channel of the normalised float images
+        return x[:, 0].reshape(len(x), -1)
+
+    rows += sc.graph_alignment(x1=flat(v1), x2=flat(v2), train_x=flat(aug.to_float(images)), train_y=train.labels,
+                               test_x=flat(aug.to_float(torch.from_numpy(test.images))), test_y=test.labels,
+                               seed=seed, **real)
+    write_text(table_csv, write_csv(rows, sc.COLUMNS))
+    theory_figures.spectral(rows, figure)
+    params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real}
+    metrics = {f"{r['part']}/{r['criterion'].split(' (')[0]}/{r['graph']}/{k}": r[k] for r in rows
+               for k in ("rel_gap", "max_angle_deg", "linear_top1") if k in r}
+    for out in (table_csv, figure):
+        provenance.write_record(out, stage="claims_theory", inputs=[], raw_inputs=sources.raw_files(cfg),
+                                params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
+                                env=provenance.environment("cpu", threads))
+    log.info("wrote %s (%d rows)", table_csv, len(rows))
+
+
+def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], checkpoints: dict[str, list[str]],
+                 batches: dict[str, Any], objective: dict[str, Any], seed: int, threads: int,
+                 table_csv: str | Path, figure: str | Path) -> None:
+    """Claim 4 (Li et al. 2021) → results/hsic_infonce.csv and figures/hsic_infonce.png: InfoNCE and the
+    SSL-HSIC objective of every checkpoint of each run (`checkpoints`: run → its kept and final checkpoints)
+    on the same fixed batches of views of the test split of `dataset` (`batches`: batch_size, num_batches;
+    `objective`: temperature, gamma, scale)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    from . import checkpoint as ck
+    from .analysis import hsic_infonce as hi
+    from .config import AugmentConfig
+    from .data import sources
+    from .report import theory_figures
+    from .report.tables import write_csv
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+    t0 = time.perf_counter()
+    fixed = hi.eval_batches(sources.load(cfg)["test"].images, AugmentConfig(**augment), seed=seed, **batches)
+    rows = []
+    for method, paths in checkpoints.items():
+        mine = []
+        for path in paths:
+            epoch = len(ck.read_final(path).describe()["history"])
+            mine.append({"method": method, "epoch": epoch, **hi.objectives(path, fixed, **objective)})
+        corr = hi.correlations(mine)
+        rows += [{**r, **corr} for r in sorted(mine, key=lambda r: r["epoch"])]
+    write_text(table_csv, write_csv(rows, hi.COLUMNS))
+    theory_figures.hsic_infonce(rows, figure)
+    params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "batches": batches,
+              "objective": objective}
+    metrics = {f"{r['method']}/{k}": r[k] for r in rows for k in r if k.startswith(("pearson", "spearman"))}
+    inputs = [p for paths in checkpoints.values() for p in paths]
+    for out in (table_csv, figure):
+        provenance.write_record(out, stage="claims_theory", inputs=inputs, raw_inputs=sources.raw_files(cfg),
+                                params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
+                                env=provenance.environment("cpu", threads))
+    log.info("wrote %s (%d rows)", table_csv, len(rows))
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """Errors whose message already names the problem and the fix (no traceback needed)."""
     from .checkpoint import CheckpointError

@@ -1,0 +1,14 @@
+"""Rules `spectral` and `hsic_infonce` (claims 1 and 4): closed forms and a training run → CSV and figure."""
+
+from jessl.config import DatasetConfig
+from jessl.stages import hsic_infonce, main, spectral_claim
+
+sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
+common = {"outputs": sm.output, "dataset": sm.params.dataset, "cfg": DatasetConfig.model_validate(sm.params.cfg),
+          "augment": dict(sm.params.augment), "seed": int(sm.params.seed), "threads": sm.threads,
+          "table_csv": sm.output.csv, "figure": sm.output.figure}
+if sm.rule == "spectral":
+    main(sm.log[0], spectral_claim, linear=dict(sm.params.linear), real=dict(sm.params.real), **common)
+else:
+    main(sm.log[0], hsic_infonce, checkpoints={k: list(v) for k, v in sm.params.checkpoints.items()},
+         batches=dict(sm.params.batches), objective=dict(sm.params.objective), **common)
