@@ -73,7 +73,8 @@ def losses(args) -> None:
             upper = [c for c in cs if c[pos] >= {"N": args.fit_from, "V": 2, "D": min(args.ds)}[axis]]
             fit[axis] = slope([c[pos] for c in upper], [med[(name, c)] for c in upper])
         cells = " | ".join(f"{1000 * med[(name, c)]:.2f}" for c in sweeps["N"])
-        print(f"| {name} | {cells} | {fit['N']:.2f} | {fit['V']:.2f} | {fit['D']:.2f} |")
+        v = "— (pair: 2 views)" if METHODS[name].inputs == "pair" else f"{fit['V']:.2f}"
+        print(f"| {name} | {cells} | {fit['N']:.2f} | {v} | {fit['D']:.2f} |")
 
 
 def threads(args) -> None:
@@ -104,7 +105,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ns", type=int, nargs="+", default=[64, 128, 256, 512, 1024, 2048])
     ap.add_argument("--vs", type=int, nargs="+", default=[2, 4, 8])
-    ap.add_argument("--ds", type=int, nargs="+", default=[64, 128, 256, 512])
+    ap.add_argument("--ds", type=int, nargs="+", default=[128, 256, 512, 1024])
     ap.add_argument("--n", type=int, default=256)
     ap.add_argument("--d", type=int, default=128)
     ap.add_argument("--fit-from", type=int, default=256, help="fit the N exponent on N >= this")
