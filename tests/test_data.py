@@ -1,5 +1,6 @@
 import hashlib
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +41,31 @@ def test_beton_written_twice_is_byte_identical_and_round_trips(tmp_path, digits_
     assert np.array_equal(np.concatenate([b[0].numpy() for b in batches]), ds.images)
     assert np.array_equal(np.concatenate([b[1].numpy() for b in batches]), ds.labels)
     assert not list(tmp_path.glob(".*.tmp"))  # the atomic write left no temp file
+
+
+def test_numpy_layout_matches_ffcv_and_reading_does_not_import_ffcv(small_betons):
+    """`read_all`/`check_beton` read FFCV's layout with numpy (no numba compile): the same dtypes as ffcv's
+    own, the same samples as ffcv's Reader, and no `import ffcv` in a process that only reads."""
+    import subprocess
+    import sys
+
+    from ffcv.fields import FloatField, IntField, RGBImageField
+    from ffcv.reader import Reader
+    from ffcv.types import ALLOC_TABLE_TYPE, CURRENT_VERSION, TYPE_ID_HANDLER, FieldDescType, HeaderType
+
+    assert (beton.HEADER, beton.ALLOC_TABLE, beton.FIELD_DESC) == (HeaderType, ALLOC_TABLE_TYPE, FieldDescType)
+    assert beton.FORMAT_VERSION == CURRENT_VERSION
+    for type_id, field in ((0, FloatField()), (1, IntField()), (2, RGBImageField())):
+        assert TYPE_ID_HANDLER[type_id] is type(field) and beton.FIELD_METADATA[type_id] == field.metadata_type
+    reader = Reader(str(small_betons[0]))
+    x, y = beton.read_all(small_betons[0])
+    assert np.array_equal(y, reader.metadata[f"f{reader.field_names.index('label')}"])
+    code = ("import sys; from jessl.data import beton; "
+            f"n = beton.check_beton({str(small_betons[0])!r}); x, y = beton.read_all({str(small_betons[0])!r}); "
+            "print(n, x.shape, sorted(m for m in sys.modules if m.split('.')[0] in ('ffcv', 'numba')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**__import__("os").environ, "PYTHONPATH": str(Path(beton.__file__).parents[2])})
+    assert out.stdout.split() == ["320", "(320,", "16,", "16,", "3)", "[]"]
 
 
 def test_loader_gives_two_different_views_of_the_same_sample(small_betons):

@@ -9,11 +9,13 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import provenance
-from .config import DatasetConfig, EvaluateConfig, RunConfig
 from .io import write_json, write_text
+
+if TYPE_CHECKING:  # annotations only: the report jobs (tables, figures) then import no torch (≈ 3 s each)
+    from .config import DatasetConfig, EvaluateConfig, RunConfig
 
 log = logging.getLogger("jessl")
 

@@ -44,17 +44,28 @@ def write_beton(dataset, path: str | Path) -> Path:
 FIX = "delete it and rerun `snakemake` to rebuild it"
 
 
-def check_beton(path: str | Path) -> int:
-    """Validate the structure of a `.beton`; return its number of samples or raise `BetonError`.
+# FFCV's on-disk layout (format version 2; ffcv/types.py and the fields' `metadata_type`), read here with
+# numpy alone: importing ffcv compiles numba code (a typed Dict, ≈ 5-10 s of CPU per process), which jobs
+# that only read a `.beton` (evaluation, checks) need not pay. tests/test_data.py checks these against ffcv.
+FORMAT_VERSION = 2
+HEADER = np.dtype([("version", "<u2"), ("num_fields", "<u2"), ("page_size", "<u4"), ("num_samples", "<u8"),
+                   ("alloc_table_ptr", "<u8")], align=True)
+ALLOC_TABLE = np.dtype([("sample_id", "<u8"), ("ptr", "<u8"), ("size", "<u8")])
+FIELD_DESC = np.dtype([("type_id", "<u1"), ("name", ("<u1", 16)), ("arguments", ("<u1", (1024,)))], align=True)
+FIELD_METADATA = {  # FFCV type id → per-sample metadata of that field (the types jessl writes or may read)
+    0: np.dtype("<f8"),  # FloatField
+    1: np.dtype("<i8"),  # IntField
+    2: np.dtype([("mode", "<u1"), ("width", "<u2"), ("height", "<u2"), ("data_ptr", "<u8")]),  # RGBImageField
+}
+
+
+def _layout(path: Path) -> tuple[int, list[str], np.ndarray, np.ndarray]:
+    """Validate the structure of a `.beton`: (samples, field names, per-sample metadata, allocation table).
 
     FFCV's layout: header, field descriptors, per-sample metadata, data pages, then the allocation
     table (one row per stored blob) at `alloc_table_ptr`, up to the end of the file. Every data pointer
     in the metadata needs its row, so a file cut anywhere is shorter than the size checked here.
     """
-    from ffcv.reader import Reader
-    from ffcv.types import ALLOC_TABLE_TYPE, CURRENT_VERSION, FieldDescType, HeaderType, get_handlers, get_metadata_type
-
-    path = Path(path)
     if not path.exists():
         raise BetonError(f"{path}: no such .beton; run `snakemake {path}` to build it")
     if not path.is_file():
@@ -64,21 +75,23 @@ def check_beton(path: str | Path) -> int:
     def truncated(expected: int) -> BetonError:
         return BetonError(f"{path}: truncated ({size} bytes, expected >= {expected}); {FIX}")
 
-    if size < HeaderType.itemsize:
-        raise truncated(HeaderType.itemsize)
-    header = np.fromfile(path, dtype=HeaderType, count=1)[0]
-    if int(header["version"]) != CURRENT_VERSION:
-        raise BetonError(f"{path}: not an FFCV .beton of format {CURRENT_VERSION} "
+    if size < HEADER.itemsize:
+        raise truncated(HEADER.itemsize)
+    header = np.fromfile(path, dtype=HEADER, count=1)[0]
+    if int(header["version"]) != FORMAT_VERSION:
+        raise BetonError(f"{path}: not an FFCV .beton of format {FORMAT_VERSION} "
                          f"(header says {int(header['version'])}); {FIX}")
     n, num_fields, table_ptr = int(header["num_samples"]), int(header["num_fields"]), int(header["alloc_table_ptr"])
-    descriptors_end = HeaderType.itemsize + num_fields * FieldDescType.itemsize
+    descriptors_end = HEADER.itemsize + num_fields * FIELD_DESC.itemsize
     if size < descriptors_end:
         raise truncated(descriptors_end)
-    try:
-        descriptors = np.fromfile(path, dtype=FieldDescType, count=num_fields, offset=HeaderType.itemsize)
-        metadata_type = get_metadata_type(get_handlers(descriptors))
-    except Exception as err:  # unknown field types, garbage descriptors
-        raise BetonError(f"{path}: not a readable FFCV .beton ({type(err).__name__}: {err}); {FIX}") from None
+    descriptors = np.fromfile(path, dtype=FIELD_DESC, count=num_fields, offset=HEADER.itemsize)
+    unknown = sorted({int(t) for t in descriptors["type_id"]} - FIELD_METADATA.keys())
+    if unknown:
+        raise BetonError(f"{path}: not a readable FFCV .beton of images and labels (field type id(s) {unknown}); {FIX}")
+    names = [bytes(d["name"]).split(b"\0")[0].decode("ascii", "replace") for d in descriptors]
+    metadata_type = np.dtype([(f"f{i}", FIELD_METADATA[int(t)]) for i, t in enumerate(descriptors["type_id"])],
+                             align=True)
     metadata_end = descriptors_end + n * metadata_type.itemsize
     if size < metadata_end:
         raise truncated(metadata_end)
@@ -88,24 +101,25 @@ def check_beton(path: str | Path) -> int:
     pointers = [metadata[name]["data_ptr"] for name in metadata_type.names
                 if "data_ptr" in (metadata_type[name].names or ())]
     pointers = np.unique(np.concatenate(pointers)) if pointers else np.empty(0, dtype=np.uint64)
-    expected = table_ptr + len(pointers) * ALLOC_TABLE_TYPE.itemsize
+    expected = table_ptr + len(pointers) * ALLOC_TABLE.itemsize
     if size < expected:
         raise truncated(expected)
-    try:
-        reader = Reader(str(path))
-    except Exception as err:  # FFCV raises assorted numpy/assert errors on bad headers
-        raise BetonError(f"{path}: not a readable FFCV .beton ({type(err).__name__}: {err}); {FIX}") from None
     if n == 0:
         raise BetonError(f"{path}: holds no samples (an empty split?); check the dataset, then {FIX}")
-    missing = [f for f in FIELDS if f not in reader.field_names]
+    missing = [f for f in FIELDS if f not in names]
     if missing:
-        raise BetonError(f"{path}: .beton lacks field(s) {missing} (has {reader.field_names}); {FIX}")
-    table = reader.alloc_table
+        raise BetonError(f"{path}: .beton lacks field(s) {missing} (has {names}); {FIX}")
+    table = np.fromfile(path, dtype=ALLOC_TABLE, offset=table_ptr)
     if not np.isin(pointers, table["ptr"]).all():
         raise BetonError(f"{path}: corrupt .beton (samples point at data missing from its allocation table); {FIX}")
     if len(table) and int((table["ptr"] + table["size"]).max()) > table_ptr:
         raise BetonError(f"{path}: corrupt .beton (data runs into its allocation table); {FIX}")
-    return n
+    return n, names, metadata, table
+
+
+def check_beton(path: str | Path) -> int:
+    """Validate the structure of a `.beton` (see `_layout`); return its number of samples or raise `BetonError`."""
+    return _layout(Path(path))[0]
 
 
 def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
@@ -189,17 +203,13 @@ class BetonLoader:
 def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Every sample of a `.beton` in file order, as numpy arrays (images N×H×W×3 uint8, labels N).
 
-    Reads the file through FFCV's `Reader` (header, metadata, allocation table) and slices the raw
-    pixels out of a memory map: for a one-pass sequential read this skips the loader's per-process
+    Reads the layout with numpy (`_layout`) and slices the raw pixels out of a memory map: for a
+    one-pass sequential read this skips importing ffcv (numba compilation) and the loader's per-process
     JIT compilation (seconds per evaluation job). JPEG-mode samples are decoded with Pillow.
     """
-    from ffcv.reader import Reader
-
-    check_beton(path)
-    reader = Reader(str(path))
-    meta = reader.metadata
-    image, label = meta[f"f{reader.field_names.index('image')}"], meta[f"f{reader.field_names.index('label')}"]
-    sizes = dict(zip(reader.alloc_table["ptr"].tolist(), reader.alloc_table["size"].tolist(), strict=True))
+    _, names, meta, table = _layout(Path(path))
+    image, label = meta[f"f{names.index('image')}"], meta[f"f{names.index('label')}"]
+    sizes = dict(zip(table["ptr"].tolist(), table["size"].tolist(), strict=True))
     data = np.memmap(path, dtype=np.uint8, mode="r")
     h, w = int(image["height"][0]), int(image["width"][0])
     out = np.empty((len(meta), h, w, 3), dtype=np.uint8)
