@@ -436,6 +436,10 @@ def _audit(key: str, expected: Mapping[str, Any] | None, ctx: _Audit,
         if diff:
             node.stale.append("made with other params than the config now has (stale; rerun snakemake): "
                               + "; ".join(diff[:5]))
+    if rec.get("stage") == "manifest":  # an image folder's files, listed with their hashes: re-hash them
+        from .data.manifest import problems
+
+        node.problems += problems(path, ctx.root)
     metrics = rec.get("metrics")
     if metrics is not None and path.suffix == ".json":
         try:

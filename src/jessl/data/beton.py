@@ -20,9 +20,13 @@ class BetonError(RuntimeError):
     """A missing, truncated or corrupt `.beton`; the message says how to rebuild it."""
 
 
-def write_beton(dataset, path: str | Path) -> Path:
+def write_beton(dataset, path: str | Path, *, max_resolution: int | None = None,
+                jpeg_quality: int | None = None) -> Path:
     """Write an indexed (image, label) dataset to `path` atomically.
 
+    Images are stored raw (same-size arrays), or, given `max_resolution`, as JPEGs (FFCV's
+    `write_mode="jpg"`, quality `jpeg_quality`, default 90) whose longer side is at most
+    `max_resolution` (image folders: any size in, a bounded file out; read back with `decode_size`).
     One writer worker: FFCV's parallel writer orders pages by completion, so its bytes vary
     between runs; with one worker the same data always gives the same bytes (DVC hashes them).
     """
@@ -32,10 +36,13 @@ def write_beton(dataset, path: str | Path) -> Path:
     path = Path(path)
     if len(dataset) == 0:
         raise BetonError(f"{path}: nothing to write (the split is empty); check the dataset's files and params")
+    if max_resolution is None:
+        image = RGBImageField(write_mode="raw")
+    else:
+        image = RGBImageField(write_mode="jpg", max_resolution=max_resolution,
+                              jpeg_quality=90 if jpeg_quality is None else jpeg_quality)
     with atomic_path(path) as tmp:
-        writer = DatasetWriter(
-            str(tmp), {"image": RGBImageField(write_mode="raw"), "label": IntField()}, num_workers=1
-        )
+        writer = DatasetWriter(str(tmp), {"image": image, "label": IntField()}, num_workers=1)
         with contextlib.redirect_stderr(io.StringIO()):  # FFCV's own tqdm bar; we log instead
             writer.from_indexed_dataset(dataset)
     return path
@@ -139,7 +146,45 @@ def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
 
 
 # What must agree between a train and a test .beton (their run records' params; `download` may differ).
-PAIR_KEYS = ("dataset", "source", "root", "image_size", "test_fraction", "split_seed")
+PAIR_KEYS = ("dataset", "source", "root", "image_size", "test_fraction", "split_seed", "max_resolution",
+             "jpeg_quality")
+
+
+def _image_meta(path: str | Path) -> np.ndarray:
+    from ffcv.reader import Reader
+
+    reader = Reader(str(path))
+    return reader.metadata[f"f{reader.field_names.index('image')}"]
+
+
+def decode_size(path: str | Path) -> int | None:
+    """The side of the square images a `.beton`'s samples are decoded to: None for raw images of one size
+    (read as stored); for JPEGs or mixed sizes (image folders), the `image_size` its convert run record
+    gives (each image centre-cropped to its shorter side and resized, as `sources.resize` does)."""
+    from ..provenance import record_path
+
+    meta = _image_meta(path)
+    if (meta["mode"] == 1).all() and len(np.unique(meta["height"])) <= 1 and len(np.unique(meta["width"])) <= 1:
+        return None
+    rec_file = record_path(path)
+    try:
+        size = json.loads(rec_file.read_text())["params"]["image_size"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise BetonError(f"{path}: holds JPEG or mixed-size images, whose decoded size its run record "
+                         f"({rec_file.name}) gives, but that cannot be read ({type(err).__name__}); {FIX}") from None
+    if not isinstance(size, int) or size < 1:
+        raise BetonError(f"{rec_file}: image_size {size!r} is not a size; {FIX}")
+    return size
+
+
+def _image_pipeline(path: str | Path) -> list:
+    """FFCV's decoder for the images of `path` (see `decode_size`), then a tensor."""
+    from ffcv.fields.decoders import CenterCropRGBImageDecoder, SimpleRGBImageDecoder
+    from ffcv.transforms import ToTensor
+
+    size = decode_size(path)
+    decoder = SimpleRGBImageDecoder() if size is None else CenterCropRGBImageDecoder((size, size), ratio=1.0)
+    return [decoder, ToTensor()]
 
 
 class BetonLoader:
@@ -159,7 +204,7 @@ class BetonLoader:
         drop_last: bool = False,
         distributed: bool = False,
     ) -> None:
-        from ffcv.fields.decoders import IntDecoder, SimpleRGBImageDecoder
+        from ffcv.fields.decoders import IntDecoder
         from ffcv.loader import Loader, OrderOption
         from ffcv.transforms import ToTensor
 
@@ -172,7 +217,7 @@ class BetonLoader:
             seed=seed,
             drop_last=drop_last,
             distributed=distributed,
-            pipelines={"image": [SimpleRGBImageDecoder(), ToTensor()], "label": [IntDecoder(), ToTensor()]},
+            pipelines={"image": _image_pipeline(path), "label": [IntDecoder(), ToTensor()]},
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -189,13 +234,17 @@ class BetonLoader:
 def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Every sample of a `.beton` in file order, as numpy arrays (images N×H×W×3 uint8, labels N).
 
-    Reads the file through FFCV's `Reader` (header, metadata, allocation table) and slices the raw
-    pixels out of a memory map: for a one-pass sequential read this skips the loader's per-process
-    JIT compilation (seconds per evaluation job). JPEG-mode samples are decoded with Pillow.
+    Raw images of one size are sliced out of a memory map through FFCV's `Reader` (header, metadata,
+    allocation table): for a one-pass sequential read this skips the loader's per-process JIT
+    compilation (seconds per evaluation job). JPEG or mixed-size images (image folders) go through
+    FFCV's loader and decoder, as in training (`decode_size`).
     """
     from ffcv.reader import Reader
 
     check_beton(path)
+    if decode_size(path) is not None:
+        batches = list(BetonLoader(path, batch_size=256))
+        return (torch.cat([x for x, _ in batches]).numpy(), torch.cat([y for _, y in batches]).numpy())
     reader = Reader(str(path))
     meta = reader.metadata
     image, label = meta[f"f{reader.field_names.index('image')}"], meta[f"f{reader.field_names.index('label')}"]
@@ -203,13 +252,6 @@ def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     data = np.memmap(path, dtype=np.uint8, mode="r")
     h, w = int(image["height"][0]), int(image["width"][0])
     out = np.empty((len(meta), h, w, 3), dtype=np.uint8)
-    for i, (mode, ptr) in enumerate(zip(image["mode"].tolist(), image["data_ptr"].tolist(), strict=True)):
-        chunk = data[ptr : ptr + sizes[ptr]]
-        if mode == 1:  # raw
-            out[i] = chunk.reshape(h, w, 3)
-        else:
-            from PIL import Image
-
-            with Image.open(io.BytesIO(chunk.tobytes())) as im:
-                out[i] = np.asarray(im.convert("RGB"))
+    for i, ptr in enumerate(image["data_ptr"].tolist()):
+        out[i] = data[ptr : ptr + sizes[ptr]].reshape(h, w, 3)
     return out, np.array(label, dtype=np.int64)  # a writable copy
