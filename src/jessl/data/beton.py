@@ -42,10 +42,62 @@ def write_beton(dataset, path: str | Path, *, max_resolution: int | None = None,
         image = RGBImageField(write_mode="jpg", max_resolution=max_resolution,
                               jpeg_quality=90 if jpeg_quality is None else jpeg_quality)
     with atomic_path(path) as tmp:
-        writer = DatasetWriter(str(tmp), {"image": image, "label": IntField()}, num_workers=1)
-        with contextlib.redirect_stderr(io.StringIO()):  # FFCV's own tqdm bar; we log instead
-            writer.from_indexed_dataset(dataset)
+        failure = tmp.with_name(tmp.name + ".error")
+        try:
+            writer = DatasetWriter(str(tmp), {"image": image, "label": IntField()}, num_workers=1)
+            with contextlib.redirect_stderr(io.StringIO()):  # FFCV's own tqdm bar; we log instead
+                writer.from_indexed_dataset(_Guarded(dataset, failure))
+            if failure.exists():
+                raise _reraise(failure.read_bytes(), path)
+        finally:
+            failure.unlink(missing_ok=True)
     return path
+
+
+_PLACEHOLDER = (np.zeros((8, 8, 3), dtype=np.uint8), 0)
+
+
+class _Guarded:
+    """A dataset for FFCV's writer, whose worker process, if it raises, leaves the writer waiting forever:
+    the first error (reading a sample, or a sample that is not an H×W×3 uint8 image) is pickled to
+    `failure`, every later sample is a placeholder, and `write_beton` raises the error once the
+    writer returns (the half-written file is discarded)."""
+
+    def __init__(self, dataset, failure: Path) -> None:
+        self.dataset, self.failure = dataset, failure
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        if self.failure.exists():
+            return _PLACEHOLDER
+        try:
+            image, label = self.dataset[i]
+            if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+                    and image.shape[2] == 3):
+                got = f"{type(image).__name__} {getattr(image, 'shape', '')} {getattr(image, 'dtype', '')}"
+                raise BetonError(f"sample {i} is not an H×W×3 uint8 image (got {got.strip()})")
+            return image, label
+        except Exception as err:
+            import pickle
+
+            try:
+                blob = pickle.dumps(err)
+            except Exception:
+                blob = pickle.dumps(BetonError(f"sample {i}: {type(err).__name__}: {err}"))
+            self.failure.write_bytes(blob)
+            return _PLACEHOLDER
+
+
+def _reraise(blob: bytes, path: Path) -> BaseException:
+    import pickle
+
+    try:
+        err = pickle.loads(blob)
+    except Exception:
+        err = None
+    return err if isinstance(err, Exception) else BetonError(f"{path}: a sample could not be written")
 
 
 FIX = "delete it and rerun `snakemake` to rebuild it"
