@@ -35,7 +35,10 @@ def expected_jobs(cfg: dict) -> dict[str, int]:
     trained = len(methods) + ("random_init" in baselines)
     pairs = sum(len(t) for t in cfg.get("transfer", {}).values())
     keep = bool(cfg.get("pretrain", {}).get("keep_epochs"))
-    jobs = {"convert": len(datasets), "pretrain": len(pretrained) * trained * seeds,
+    folders = sum((c or {}).get("source") == "folder" for c in datasets.values())  # each has a manifest
+    unlabeled = sum(bool((c or {}).get("unlabeled")) for d, c in datasets.items() if d in pretrained)
+    jobs = {"convert": len(datasets), "manifest": folders, "convert_pretrain": unlabeled,
+            "pretrain": len(pretrained) * trained * seeds,
             "evaluate": len(main) * runs * seeds, "transfer": pairs * runs * seeds,
             "evaluate_kept": len(main) * len(methods) * seeds if keep else 0,
             "table": 1, "figures": 1, "table_spectrum": 1, "table_transfer": 1, "convergence": 1, "all": 1}

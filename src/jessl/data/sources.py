@@ -350,6 +350,8 @@ def _scan(base: Path, classes: list[str] | None = None) -> tuple[list[str], list
     folder = _image_folder_class()
     if classes is None:
         classes = _class_dirs(base)
+    if not classes:  # no class folder: nothing to collect (torchvision refuses an empty class map)
+        return classes, [], np.zeros(0, dtype=np.int64)
     samples = folder.make_dataset(str(base), {c: i for i, c in enumerate(classes)}, is_valid_file=_is_image,
                                   allow_empty=True)
     return classes, [Path(p) for p, _ in samples], np.asarray([c for _, c in samples], dtype=np.int64)
