@@ -16,7 +16,8 @@ A raw file shipped inside an installed package is named by the package instead
 (`pkg:scikit-learn/sklearn/datasets/data/digits.csv.gz`, with the version), so the record does not
 depend on where the virtualenv lives; the audit finds that file wherever the package is installed.
 Raw inputs are marked `"raw": true`; every other input must have a record of its own, which the audit
-follows, so any number can be traced back to the raw data.
+follows, so any number can be traced back to the raw data. An image folder's raw files are listed with
+their hashes in its manifest (`data.manifest`); the audit re-hashes each file a manifest lists.
 """
 
 from __future__ import annotations
