@@ -73,26 +73,35 @@ def test_cifar10_format_through_the_table(project):
     assert run(jessl(project) + ["audit", "results/table1.csv"], project).returncode == 0
 
 
-def test_stl10_unlabeled_feeds_pretraining_only(project):
-    wrote = ff.write_stl10(project / "raw_stl", 20, 10, 30)
-    set_params(project, {"stl10": {"source": "stl10", "root": "raw_stl", "image_size": 32, "unlabeled": True}})
+@pytest.fixture(scope="module")
+def stl_and_folder(project):
+    """STL-10 (with its unlabeled split) and an image folder, converted by one Snakemake run."""
+    stl = ff.write_stl10(project / "raw_stl", 20, 10, 30)
+    pets = ff.write_image_folder(project / "raw_pets")
+    set_params(project, {
+        "stl10": {"source": "stl10", "root": "raw_stl", "image_size": 32, "unlabeled": True},
+        "pets": {"source": "folder", "root": "raw_pets", "image_size": 32, "max_resolution": 64, "role": "target"},
+    })
     jobs = dry_run_jobs(project, "results/eval/stl10/simclr/seed0/metrics.json")
+    run(SNAKEMAKE + ["data/stl10/pretrain.beton", "data/pets/train.beton", "data/pets/test.beton"], project)
+    return stl, pets, jobs
+
+
+def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
+    wrote, _, jobs = stl_and_folder
     assert jobs["pretrain"] == [["data/stl10/pretrain.beton"]]
     probes = [i for rule in ("evaluate", "evaluate_kept", "transfer") for i in jobs.get(rule, [])]
     assert probes and all("pretrain.beton" not in f for inputs in probes for f in inputs)
     assert "data/stl10/train.beton" in probes[0] and "data/stl10/test.beton" in probes[0]
-    run(SNAKEMAKE + ["data/stl10/pretrain.beton"], project)  # the real convert; pretraining is dry-run above
-    x, y = beton.read_all(project / "data" / "stl10" / "pretrain.beton")
+    x, y = beton.read_all(project / "data" / "stl10" / "pretrain.beton")  # real convert; pretraining dry-run
     assert len(x) == 50 and (y == -1).sum() == 30 and np.array_equal(y[:20], wrote["train"][1])
     inputs = provenance.read_record(project / "data" / "stl10" / "pretrain.beton")["inputs"]
     assert sorted(inputs) == [f"raw_stl/stl10_binary/{n}" for n in ("class_names.txt", "train_X.bin", "train_y.bin",
                                                                     "unlabeled_X.bin")]
 
 
-def test_image_folder_through_manifest_jpeg_beton_and_audit(project):
-    wrote = ff.write_image_folder(project / "raw_pets")
-    set_params(project, {"pets": {"source": "folder", "root": "raw_pets", "image_size": 32, "max_resolution": 64}})
-    run(SNAKEMAKE + ["data/pets/train.beton", "data/pets/test.beton"], project)
+def test_image_folder_through_manifest_jpeg_beton_and_audit(project, stl_and_folder):
+    _, wrote, _ = stl_and_folder
     x, y = beton.read_all(project / "data" / "pets" / "test.beton")
     assert x.shape == (9, 32, 32, 3) and np.array_equal(y, wrote["val"][1])
     assert list(provenance.read_record(project / "data" / "pets" / "train.beton")["inputs"]) == [
