@@ -134,8 +134,8 @@ def expected_jobs(cfg: dict) -> dict[str, int]:
     trained = len(methods) + ("random_init" in baselines)
     pairs = sum(len(t) for t in cfg.get("transfer", {}).values())
     keep = bool(cfg.get("pretrain", {}).get("keep_epochs"))
-    folders = sum((c or {}).get("source") == "folder" for c in datasets.values())  # manifest.json first
-    unlabeled = sum(bool((c or {}).get("unlabeled")) for c in datasets.values())  # + pretrain.beton (STL-10)
+    folders = sum((c or {}).get("source") == "folder" for c in datasets.values())  # each has a manifest
+    unlabeled = sum(bool((c or {}).get("unlabeled")) for d, c in datasets.items() if d in pretrained)
     jobs = {"convert": len(datasets), "manifest": folders, "convert_pretrain": unlabeled,
             "pretrain": len(pretrained) * trained * seeds,
             "evaluate": len(main) * runs * seeds, "transfer": pairs * runs * seeds,

@@ -43,6 +43,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FOLDER_MAX_RESOLUTION = 256  # longest side of an image folder's stored JPEGs (FFCV's ImageNet recipe)
+FOLDER_JPEG_QUALITY = 90  # FFCV's RGBImageField default
+
+
 class DatasetConfig(Strict):
     source: Literal["digits", "mnist5k", "cifar10", "cifar100", "stl10", "folder"] = "digits"
     root: str | None = Field(None, description="where the raw dataset lives (not used by digits/mnist5k)")
@@ -53,6 +57,12 @@ class DatasetConfig(Strict):
     classes: list[int] | None = Field(None, min_length=1, description="keep only these labels (after the split)")
     role: Literal["main", "source", "target"] = Field(
         "main", description="main: pretrained, in table1; source: pretrained for transfer only; target: probed only")
+    unlabeled: bool = Field(False, description="stl10: pretrain on train + the 100k unlabeled images (probes: "
+                                               "train/test only)")
+    max_resolution: int | None = Field(None, ge=8, description="folder: longest side of the JPEGs stored in the "
+                                                                ".beton (default 256)")
+    jpeg_quality: int | None = Field(None, ge=1, le=100, description="folder: JPEG quality in the .beton "
+                                                                     "(default 90)")
 
     @field_validator("classes")
     @classmethod
@@ -61,9 +71,40 @@ class DatasetConfig(Strict):
             raise ValueError(f"need distinct labels >= 0, got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _source_keys(self) -> DatasetConfig:
+        """Keys that only mean something for one source are errors elsewhere (they would do nothing)."""
+        if self.unlabeled and self.source != "stl10":
+            raise ValueError(f"unlabeled: only STL-10 has an unlabeled split (source is {self.source!r}); "
+                             f"remove `unlabeled`")
+        if self.unlabeled and self.classes is not None:
+            raise ValueError("unlabeled: the unlabeled images have no class, so `classes` cannot select them; "
+                             "remove `classes` or `unlabeled`")
+        for key in ("max_resolution", "jpeg_quality"):
+            if key in self.model_fields_set and self.source != "folder":
+                raise ValueError(f"{key}: only image folders are stored as JPEG (source is {self.source!r}; "
+                                 f"it is stored raw); remove `{key}`")
+        if self.source == "folder":
+            fixed = {"max_resolution": self.max_resolution or FOLDER_MAX_RESOLUTION,
+                     "jpeg_quality": self.jpeg_quality or FOLDER_JPEG_QUALITY}
+            object.__setattr__(self, "max_resolution", fixed["max_resolution"])
+            object.__setattr__(self, "jpeg_quality", fixed["jpeg_quality"])
+            if self.max_resolution < self.image_size:
+                raise ValueError(f"max_resolution: {self.max_resolution} is below image_size {self.image_size} "
+                                 f"(images would be stored smaller than they are read); raise it to >= "
+                                 f"{self.image_size}")
+        return self
+
     def data_params(self) -> dict[str, Any]:
-        """What the converted data depends on (the role only decides what is done with it)."""
-        return self.model_dump(mode="json", exclude={"role"})
+        """What the converted data depends on (the role only decides what is done with it); keys that do
+        not apply to the source are left out, so adding them changed no existing dataset's params."""
+        skip = {"role"} | ({"unlabeled"} if not self.unlabeled else set())
+        skip |= {"max_resolution", "jpeg_quality"} if self.source != "folder" else set()
+        return self.model_dump(mode="json", exclude=skip)
+
+    def manifest_params(self) -> dict[str, Any]:
+        """What an image folder's manifest (its files, their classes and splits) depends on."""
+        return self.model_dump(mode="json", include={"source", "root", "test_fraction", "split_seed", "classes"})
 
 
 class AugmentConfig(Strict):
@@ -528,6 +569,8 @@ def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
     if stage == "convert" and params.get("dataset") in p.datasets:
         cfg = p.datasets[params["dataset"]].data_params()
         return {"dataset": params["dataset"], **cfg, "split": params.get("split")}
+    if stage == "manifest" and params.get("dataset") in p.datasets:
+        return {"dataset": params["dataset"], **p.datasets[params["dataset"]].manifest_params()}
     return None
 
 

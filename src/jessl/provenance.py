@@ -16,7 +16,8 @@ A raw file shipped inside an installed package is named by the package instead
 (`pkg:scikit-learn/sklearn/datasets/data/digits.csv.gz`, with the version), so the record does not
 depend on where the virtualenv lives; the audit finds that file wherever the package is installed.
 Raw inputs are marked `"raw": true`; every other input must have a record of its own, which the audit
-follows, so any number can be traced back to the raw data.
+follows, so any number can be traced back to the raw data. An image folder's raw files are listed with
+their hashes in its manifest (`data.manifest`); the audit re-hashes each file a manifest lists.
 """
 
 from __future__ import annotations
@@ -436,6 +437,10 @@ def _audit(key: str, expected: Mapping[str, Any] | None, ctx: _Audit,
         if diff:
             node.stale.append("made with other params than the config now has (stale; rerun snakemake): "
                               + "; ".join(diff[:5]))
+    if rec.get("stage") == "manifest":  # an image folder's files, listed with their hashes: re-hash them
+        from .data.manifest import problems
+
+        node.problems += problems(path, ctx.root)
     metrics = rec.get("metrics")
     if metrics is not None and path.suffix == ".json":
         try:

@@ -31,16 +31,24 @@ def setup_logging(logfile: str | Path | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: str | Path) -> None:
-    """Raw dataset → `train.beton` and `test.beton`."""
+def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out: str | Path,
+            manifest: str | Path | None = None) -> None:
+    """Raw dataset → `train.beton` and `test.beton`. An image folder is read from its `manifest` (each
+    file checked against its hash) and stored as JPEGs of at most `max_resolution` pixels a side."""
     from .data import beton, sources
+    from .data import manifest as folder_manifest
 
     t0 = time.perf_counter()
-    splits = sources.load(cfg)
-    raw = sources.raw_files(cfg)
+    if cfg.source == "folder":
+        if manifest is None:
+            raise ValueError(f"{dataset}: an image folder is converted from its manifest; pass `manifest`")
+        splits = folder_manifest.splits(manifest, cfg)
+        inputs, jpeg = [manifest], {"max_resolution": cfg.max_resolution, "jpeg_quality": cfg.jpeg_quality}
+    else:
+        splits, inputs, jpeg = sources.load(cfg), [], {}
     for split, out in (("train", train_out), ("test", test_out)):
-        beton.write_beton(splits[split], out)
-        provenance.write_record(out, stage="convert", inputs=[], raw_inputs=raw,
+        beton.write_beton(splits[split], out, **jpeg)
+        provenance.write_record(out, stage="convert", inputs=inputs, raw_inputs=sources.raw_files(cfg, split),
                                 params={"dataset": dataset, **cfg.data_params(), "split": split},
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
@@ -50,6 +58,34 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
 # Facts of one job, not of its result: the untracked half of the run record (`provenance.write_record`).
 PRETRAIN_VOLATILE = ("images_per_s", "s_per_epoch", "peak_gpu_mem_mib", "compile", "channels_last",
                      "resumed_from_epoch")
+
+
+def convert_pretrain(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
+    """STL-10 with `unlabeled: true` → `pretrain.beton`: the train split then the 100k unlabeled images
+    (label -1). Only the pretrain rule reads it; every probe reads `train.beton`/`test.beton`."""
+    from .data import beton, sources
+
+    t0 = time.perf_counter()
+    data = sources.load_pretrain(cfg)
+    beton.write_beton(data, out)
+    provenance.write_record(out, stage="convert", inputs=[], raw_inputs=sources.raw_files(cfg, "pretrain"),
+                            params={"dataset": dataset, **cfg.data_params(), "split": "pretrain"},
+                            seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
+                            metrics={"samples": len(data), "unlabeled": int((data.labels < 0).sum())})
+    log.info("%s: wrote %s (%d samples)", dataset, out, len(data))
+
+
+def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
+    """An image folder → `manifest.json`: its files (sorted relative paths) with sha256, label and split."""
+    from .data import manifest as folder_manifest
+
+    t0 = time.perf_counter()
+    m = folder_manifest.build(cfg)
+    write_json(out, m)
+    provenance.write_record(out, stage="manifest", inputs=[], params={"dataset": dataset, **cfg.manifest_params()},
+                            seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
+                            metrics={"files": len(m["files"])})
+    log.info("%s: wrote %s (%d files)", dataset, out, len(m["files"]))
 
 
 def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int,
@@ -299,14 +335,15 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from .checkpoint import CheckpointError
     from .config import ConfigError
     from .data.beton import BetonError
+    from .data.manifest import ManifestError
     from .data.sources import DatasetMissingError
     from .io import DiskFullError
     from .methods.registry import LossError, UnknownMethodError
     from .pretrain import NonFiniteLossError
     from .report.tables import MetricError
 
-    return (ConfigError, BetonError, DatasetMissingError, UnknownMethodError, CheckpointError, NonFiniteLossError,
-            DiskFullError, LossError, MetricError)
+    return (ConfigError, BetonError, DatasetMissingError, ManifestError, UnknownMethodError, CheckpointError,
+            NonFiniteLossError, DiskFullError, LossError, MetricError)
 
 
 def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), **kwargs: Any) -> None:

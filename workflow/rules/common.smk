@@ -1,6 +1,22 @@
 # Helpers shared by the rules (input functions).
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly these names (none: a pattern that never matches)."""
+    return "|".join(names) if names else "(?!)"
+
+
+def convert_inputs(wc):
+    """An image folder is converted from its manifest; the other sources are read directly."""
+    return {"manifest": f"data/{wc.dataset}/manifest.json"} if P.datasets[wc.dataset].source == "folder" else {}
+
+
+def pretrain_beton(wc):
+    """What pretraining reads: train.beton, or with `unlabeled` (STL-10) pretrain.beton (train + unlabeled).
+    Only the pretrain rule calls this; the probes' inputs name train.beton and test.beton."""
+    return f"data/{wc.dataset}/{'pretrain' if P.datasets[wc.dataset].unlabeled else 'train'}.beton"
+
+
 def evaluate_inputs(wc):
     inputs = {"train": f"data/{wc.dataset}/train.beton", "test": f"data/{wc.dataset}/test.beton"}
     if wc.method != "raw_pixels":

@@ -6,7 +6,7 @@ TABLE_RUNS = [(d, m, s) for d, m, s in TRAINED_RUNS if d in TABLE]  # table1's f
 rule pretrain:
     """One method × dataset × seed. Resumes from resume.pt if a previous run was killed."""
     input:
-        "data/{dataset}/train.beton",
+        pretrain_beton,
     output:
         final="checkpoints/{dataset}/{method}/seed{seed}/final.pt",
         kept=expand("checkpoints/{{dataset}}/{{method}}/seed{{seed}}/keep/pct{pct}.pt", pct=KEEP),

@@ -20,9 +20,13 @@ class BetonError(RuntimeError):
     """A missing, truncated or corrupt `.beton`; the message says how to rebuild it."""
 
 
-def write_beton(dataset, path: str | Path) -> Path:
+def write_beton(dataset, path: str | Path, *, max_resolution: int | None = None,
+                jpeg_quality: int | None = None) -> Path:
     """Write an indexed (image, label) dataset to `path` atomically.
 
+    Images are stored raw (same-size arrays), or, given `max_resolution`, as JPEGs (FFCV's
+    `write_mode="jpg"`, quality `jpeg_quality`, default 90) whose longer side is at most
+    `max_resolution` (image folders: any size in, a bounded file out; read back with `decode_size`).
     One writer worker: FFCV's parallel writer orders pages by completion, so its bytes vary
     between runs; with one worker the same data always gives the same bytes (DVC hashes them).
     """
@@ -32,13 +36,68 @@ def write_beton(dataset, path: str | Path) -> Path:
     path = Path(path)
     if len(dataset) == 0:
         raise BetonError(f"{path}: nothing to write (the split is empty); check the dataset's files and params")
+    if max_resolution is None:
+        image = RGBImageField(write_mode="raw")
+    else:
+        image = RGBImageField(write_mode="jpg", max_resolution=max_resolution,
+                              jpeg_quality=90 if jpeg_quality is None else jpeg_quality)
     with atomic_path(path) as tmp:
-        writer = DatasetWriter(
-            str(tmp), {"image": RGBImageField(write_mode="raw"), "label": IntField()}, num_workers=1
-        )
-        with contextlib.redirect_stderr(io.StringIO()):  # FFCV's own tqdm bar; we log instead
-            writer.from_indexed_dataset(dataset)
+        failure = tmp.with_name(tmp.name + ".error")
+        try:
+            writer = DatasetWriter(str(tmp), {"image": image, "label": IntField()}, num_workers=1)
+            with contextlib.redirect_stderr(io.StringIO()):  # FFCV's own tqdm bar; we log instead
+                writer.from_indexed_dataset(_Guarded(dataset, failure))
+            if failure.exists():
+                raise _reraise(failure.read_bytes(), path)
+        finally:
+            failure.unlink(missing_ok=True)
     return path
+
+
+_PLACEHOLDER = (np.zeros((8, 8, 3), dtype=np.uint8), 0)
+
+
+class _Guarded:
+    """A dataset for FFCV's writer, whose worker process, if it raises, leaves the writer waiting forever:
+    the first error (reading a sample, or a sample that is not an H×W×3 uint8 image) is pickled to
+    `failure`, every later sample is a placeholder, and `write_beton` raises the error once the
+    writer returns (the half-written file is discarded)."""
+
+    def __init__(self, dataset, failure: Path) -> None:
+        self.dataset, self.failure = dataset, failure
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int):
+        if self.failure.exists():
+            return _PLACEHOLDER
+        try:
+            image, label = self.dataset[i]
+            if not (isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3
+                    and image.shape[2] == 3):
+                got = f"{type(image).__name__} {getattr(image, 'shape', '')} {getattr(image, 'dtype', '')}"
+                raise BetonError(f"sample {i} is not an H×W×3 uint8 image (got {got.strip()})")
+            return image, label
+        except Exception as err:
+            import pickle
+
+            try:
+                blob = pickle.dumps(err)
+            except Exception:
+                blob = pickle.dumps(BetonError(f"sample {i}: {type(err).__name__}: {err}"))
+            self.failure.write_bytes(blob)
+            return _PLACEHOLDER
+
+
+def _reraise(blob: bytes, path: Path) -> BaseException:
+    import pickle
+
+    try:
+        err = pickle.loads(blob)
+    except Exception:
+        err = None
+    return err if isinstance(err, Exception) else BetonError(f"{path}: a sample could not be written")
 
 
 FIX = "delete it and rerun `snakemake` to rebuild it"
@@ -153,7 +212,43 @@ def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
 
 
 # What must agree between a train and a test .beton (their run records' params; `download` may differ).
-PAIR_KEYS = ("dataset", "source", "root", "image_size", "test_fraction", "split_seed")
+PAIR_KEYS = ("dataset", "source", "root", "image_size", "test_fraction", "split_seed", "max_resolution",
+             "jpeg_quality")
+
+
+def _image_meta(path: str | Path) -> np.ndarray:
+    _, names, meta, _ = _layout(Path(path))
+    return meta[f"f{names.index('image')}"]
+
+
+def decode_size(path: str | Path) -> int | None:
+    """The side of the square images a `.beton`'s samples are decoded to: None for raw images of one size
+    (read as stored); for JPEGs or mixed sizes (image folders), the `image_size` its convert run record
+    gives (each image centre-cropped to its shorter side and resized, as `sources.resize` does)."""
+    from ..provenance import record_path
+
+    meta = _image_meta(path)
+    if (meta["mode"] == 1).all() and len(np.unique(meta["height"])) <= 1 and len(np.unique(meta["width"])) <= 1:
+        return None
+    rec_file = record_path(path)
+    try:
+        size = json.loads(rec_file.read_text())["params"]["image_size"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise BetonError(f"{path}: holds JPEG or mixed-size images, whose decoded size its run record "
+                         f"({rec_file.name}) gives, but that cannot be read ({type(err).__name__}); {FIX}") from None
+    if not isinstance(size, int) or size < 1:
+        raise BetonError(f"{rec_file}: image_size {size!r} is not a size; {FIX}")
+    return size
+
+
+def _image_pipeline(path: str | Path) -> list:
+    """FFCV's decoder for the images of `path` (see `decode_size`), then a tensor."""
+    from ffcv.fields.decoders import CenterCropRGBImageDecoder, SimpleRGBImageDecoder
+    from ffcv.transforms import ToTensor
+
+    size = decode_size(path)
+    decoder = SimpleRGBImageDecoder() if size is None else CenterCropRGBImageDecoder((size, size), ratio=1.0)
+    return [decoder, ToTensor()]
 
 
 class BetonLoader:
@@ -173,7 +268,7 @@ class BetonLoader:
         drop_last: bool = False,
         distributed: bool = False,
     ) -> None:
-        from ffcv.fields.decoders import IntDecoder, SimpleRGBImageDecoder
+        from ffcv.fields.decoders import IntDecoder
         from ffcv.loader import Loader, OrderOption
         from ffcv.transforms import ToTensor
 
@@ -186,7 +281,7 @@ class BetonLoader:
             seed=seed,
             drop_last=drop_last,
             distributed=distributed,
-            pipelines={"image": [SimpleRGBImageDecoder(), ToTensor()], "label": [IntDecoder(), ToTensor()]},
+            pipelines={"image": _image_pipeline(path), "label": [IntDecoder(), ToTensor()]},
         )
 
     def set_epoch(self, epoch: int) -> None:
@@ -203,32 +298,26 @@ class BetonLoader:
 def read_all(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Every sample of a `.beton` in file order, as numpy arrays (images N×H×W×3 uint8, labels N).
 
-    Reads the layout with numpy (`_layout`) and slices the raw pixels out of a memory map: for a
-    one-pass sequential read this skips importing ffcv (numba compilation) and the loader's per-process
-    JIT compilation (seconds per evaluation job). JPEG-mode samples are decoded with Pillow.
+    Raw images of one size: the layout is read with numpy (`_layout`) and the pixels sliced out of a
+    memory map — a one-pass sequential read that skips importing ffcv (numba compilation) and the loader's
+    per-process JIT compilation (seconds per evaluation job). JPEG or mixed-size images (image folders) go
+    through FFCV's loader and decoder, as in training (`decode_size`).
     """
+    if decode_size(path) is not None:
+        batches = list(BetonLoader(path, batch_size=256))
+        return (torch.cat([x for x, _ in batches]).numpy(), torch.cat([y for _, y in batches]).numpy())
     _, names, meta, table = _layout(Path(path))
     image, label = meta[f"f{names.index('image')}"], meta[f"f{names.index('label')}"]
     sizes = dict(zip(table["ptr"].tolist(), table["size"].tolist(), strict=True))
     data = np.memmap(path, dtype=np.uint8, mode="r")
     h, w = int(image["height"][0]), int(image["width"][0])
     out = np.empty((len(meta), h, w, 3), dtype=np.uint8)
-    for i, (mode, ptr) in enumerate(zip(image["mode"].tolist(), image["data_ptr"].tolist(), strict=True)):
-        chunk = data[ptr : ptr + sizes[ptr]]
-        if mode == 1:  # raw
-            out[i] = chunk.reshape(h, w, 3)
-        else:
-            from PIL import Image
-
-            with Image.open(io.BytesIO(chunk.tobytes())) as im:
-                out[i] = np.asarray(im.convert("RGB"))
+    for i, ptr in enumerate(image["data_ptr"].tolist()):
+        out[i] = data[ptr : ptr + sizes[ptr]].reshape(h, w, 3)
     return out, np.array(label, dtype=np.int64)  # a writable copy
 
 
 def read_labels(path: str | Path) -> np.ndarray:
     """The labels of every sample of a `.beton`, in file order, without reading the images."""
-    from ffcv.reader import Reader
-
-    check_beton(path)
-    reader = Reader(str(path))
-    return np.array(reader.metadata[f"f{reader.field_names.index('label')}"], dtype=np.int64)
+    _, names, meta, _ = _layout(Path(path))
+    return np.array(meta[f"f{names.index('label')}"], dtype=np.int64)

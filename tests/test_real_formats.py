@@ -1,0 +1,113 @@
+"""End to end on fixtures in the official on-disk formats (no network): a CIFAR-10 folder through
+convert → pretrain (ResNet-18) → evaluate → table, STL-10 with its unlabeled split (pretraining reads
+it, the probes never do), and an image folder through its manifest into a JPEG `.beton` and the audit.
+
+One copy of the project is shared; each test writes its own params.yaml into it and runs Snakemake.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import sys
+
+import fixtures_formats as ff
+import numpy as np
+import pytest
+import yaml
+
+from conftest import copy_project, run
+from jessl import provenance
+from jessl.data import beton
+
+pytestmark = pytest.mark.e2e
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return copy_project(tmp_path_factory.mktemp("formats") / "proj")
+
+
+def set_params(proj, datasets):
+    """The copy's params.yaml with only `datasets`, one method, one tiny epoch of ResNet-18."""
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params.update(datasets=datasets, transfer={}, baselines=[], methods={"simclr": params["methods"]["simclr"]})
+    params["model"]["backbone"] = "resnet18"
+    params["pretrain"].update(epochs=1, batch_size=16, keep_epochs=[])
+    params["evaluate"].update(few_shot_per_class=1, few_shot_repeats=1)
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def jessl(proj):
+    src = str(proj / "src")
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
+            "sys.exit(main())"]
+
+
+def dry_run_jobs(proj, *targets):
+    """{rule: [inputs of each of its jobs]} of a dry run (Snakemake's printed job blocks)."""
+    out = run(SNAKEMAKE + ["-n", *targets], proj).stdout
+    jobs: dict[str, list[list[str]]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block.strip())
+        if m:
+            inp = re.search(r"^\s*input: (.*)$", block, re.M)
+            jobs.setdefault(m.group(1), []).append(inp.group(1).split(", ") if inp else [])
+    return jobs
+
+
+def test_cifar10_format_through_the_table(project):
+    wrote = ff.write_cifar10(project / "raw", [13, 13, 13, 13, 12], 32)
+    assert len(np.unique(wrote["train"][1])) == 10  # every class has a training sample (few-label probe)
+    set_params(project, {"cifar10": {"source": "cifar10", "root": "raw", "image_size": 32}})
+    run(SNAKEMAKE + ["results/table1.csv"], project)
+    with open(project / "results" / "table1.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["dataset"], r["method"]) for r in rows] == [("cifar10", "simclr")]
+    assert 0 <= float(rows[0]["linear_top1"]) <= 100
+    x, y = beton.read_all(project / "data" / "cifar10" / "train.beton")
+    assert np.array_equal(x, wrote["train"][0]) and np.array_equal(y, wrote["train"][1])
+    rec = provenance.read_record(project / "data" / "cifar10" / "test.beton")
+    assert sorted(rec["inputs"]) == ["raw/cifar-10-batches-py/batches.meta", "raw/cifar-10-batches-py/test_batch"]
+    assert run(jessl(project) + ["audit", "results/table1.csv"], project).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def stl_and_folder(project):
+    """STL-10 (with its unlabeled split) and an image folder, converted by one Snakemake run."""
+    stl = ff.write_stl10(project / "raw_stl", 20, 10, 30)
+    pets = ff.write_image_folder(project / "raw_pets")
+    set_params(project, {
+        "stl10": {"source": "stl10", "root": "raw_stl", "image_size": 32, "unlabeled": True},
+        "pets": {"source": "folder", "root": "raw_pets", "image_size": 32, "max_resolution": 64, "role": "target"},
+    })
+    jobs = dry_run_jobs(project, "results/eval/stl10/simclr/seed0/metrics.json")
+    run(SNAKEMAKE + ["data/stl10/pretrain.beton", "data/pets/train.beton", "data/pets/test.beton"], project)
+    return stl, pets, jobs
+
+
+def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
+    wrote, _, jobs = stl_and_folder
+    assert jobs["pretrain"] == [["data/stl10/pretrain.beton"]]
+    probes = [i for rule in ("evaluate", "evaluate_kept", "transfer") for i in jobs.get(rule, [])]
+    assert probes and all("pretrain.beton" not in f for inputs in probes for f in inputs)
+    assert "data/stl10/train.beton" in probes[0] and "data/stl10/test.beton" in probes[0]
+    x, y = beton.read_all(project / "data" / "stl10" / "pretrain.beton")  # real convert; pretraining dry-run
+    assert len(x) == 50 and (y == -1).sum() == 30 and np.array_equal(y[:20], wrote["train"][1])
+    inputs = provenance.read_record(project / "data" / "stl10" / "pretrain.beton")["inputs"]
+    assert sorted(inputs) == [f"raw_stl/stl10_binary/{n}" for n in ("class_names.txt", "train_X.bin", "train_y.bin",
+                                                                    "unlabeled_X.bin")]
+
+
+def test_image_folder_through_manifest_jpeg_beton_and_audit(project, stl_and_folder):
+    _, wrote, _ = stl_and_folder
+    x, y = beton.read_all(project / "data" / "pets" / "test.beton")
+    assert x.shape == (9, 32, 32, 3) and np.array_equal(y, wrote["val"][1])
+    assert list(provenance.read_record(project / "data" / "pets" / "train.beton")["inputs"]) == [
+        "data/pets/manifest.json"]
+    assert run(jessl(project) + ["audit", "data/pets/test.beton"], project).returncode == 0
+    victim = project / "raw_pets" / wrote["train"][0][0]
+    victim.write_bytes(victim.read_bytes()[:-2] + b"\xff\xd9" + b"\x00")
+    bad = run(jessl(project) + ["audit", "data/pets/test.beton"], project, check=False)
+    assert bad.returncode != 0 and wrote["train"][0][0] in bad.stdout + bad.stderr
