@@ -235,6 +235,7 @@ def test_the_schedule_peaks_at_the_scaled_lr_and_the_optimiser_groups_follow_the
 
     run = validate({
         "datasets": {"digits": {}},
+        "baselines": ["raw_pixels"],  # random_init would train at the global lr, below warmup_start_lr
         "methods": {"simclr": {"batch_size": 64, "optim": {"name": "lars", "lr": 0.4, "lr_scaling": "linear",
                                                            "exclude_bias_n_norm": True, "clip_lr": True}}},
         "model": {"projector": [32, 32]},

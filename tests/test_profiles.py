@@ -17,22 +17,6 @@ from jessl.cli import main as jessl
 CONFIG = ROOT / "config"
 PROFILES = profiles.available(CONFIG)
 
-# Keys of the shared contract that other branches add to the schema; a profile using one validates only once
-# that branch is merged (its dry-run and schema checks skip until then; the recipe table does not).
-CONTRACT = {
-    "augment (AugmentConfig.per_view …)": lambda: "per_view" in config.AugmentConfig.model_fields,
-    "gpu (pretrain.online_probe)": lambda: "online_probe" in config.PretrainConfig.model_fields,
-    "datasets (datasets.*.unlabeled)": lambda: "unlabeled" in config.DatasetConfig.model_fields,
-    "optim (methods.*.optim, optim.lr_scaling …)": lambda: "optim" in config.MethodConfig.model_fields,
-}
-MISSING = [branch for branch, present in CONTRACT.items() if not present()]
-
-
-def needs_contract(profile: str) -> None:
-    if profile != "embedded" and MISSING:
-        pytest.skip(f"profile {profile} uses keys of branches not merged yet: {', '.join(MISSING)}")
-
-
 # --- the resolver --------------------------------------------------------------------------------------------
 def write_layers(folder: Path, layers: dict[str, str]) -> Path:
     for name, text in layers.items():
@@ -146,7 +130,6 @@ def expected_jobs(cfg: dict) -> dict[str, int]:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_profile_validates(profile):
-    needs_contract(profile)
     p = config.validate(profiles.resolve(profile, CONFIG), f"config/{profile}.yaml")
     for run_name in [r for r in p.runs if r != "raw_pixels"]:
         p.run_config(run_name)  # every row's merged recipe is valid too
@@ -154,7 +137,6 @@ def test_profile_validates(profile):
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_profile_plans_every_stage(profile, project):
-    needs_contract(profile)
     cfg = profiles.resolve(profile, CONFIG)
     assert jessl(["profile", profile, "-o", str(project / "params.yaml")]) == 0
     out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], project)
@@ -177,8 +159,6 @@ def test_snakemake_refuses_a_config_merged_into_params_yaml(extra, project):
 def test_slurm_profile_requests_the_gpus_of_pretrain_gpus(project, profile, gpus):
     """`snakemake -n --profile workflow/profiles/slurm`: pretraining jobs ask SLURM for `pretrain.gpus` GPUs
     through the `gpu` resource (snakemake-executor-plugin-slurm: --gpus=N), nothing hard-coded in the profile."""
-    pytest.importorskip("snakemake_executor_plugin_slurm")
-    needs_contract(profile)
     slurm = yaml.safe_load((ROOT / "workflow/profiles/slurm/config.yaml").read_text())
     assert slurm["executor"] == "slurm" and "gres" not in str(slurm) and "gpu" not in str(slurm)
     cfg = profiles.resolve(profile, CONFIG)
@@ -322,7 +302,6 @@ def _registry_default(cfg: dict, name: str, key: str):
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
 def test_run_config_resolves_the_same_recipe(profile):
     """What a pretraining job receives (`Params.run_config`) is the table's recipe, lr scaled by batch / 256."""
-    needs_contract(profile)
     p = config.validate(profiles.resolve(profile, CONFIG))
     for name, expected in EXPECTED[profile]["rows"].items():
         rc = p.run_config(name)
