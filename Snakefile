@@ -37,6 +37,7 @@ include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/claims.smk"  # its own target `claims`; not part of `all`
 
 
 rule all:
