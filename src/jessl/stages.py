@@ -287,12 +287,17 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
     rc.convergence_figure(rc.curves(entries), figure)
     rc.eigen_figure(eig, eigen_figure)
     finding = " ".join(rc.convergence_finding(rows, f) for f in fractions[:1])
-    wide = {}
+    wide: dict[str, dict[str, Any]] = {}
     for r in rows:
-        w = wide.setdefault(r["method"], {"method": r["method"], "views": r["views"], "epochs": r["epochs"],
-                                          "STL-10 ref. (to 80 % of final)": r["stl10_epochs_to_80_reference"]})
-        unit = f"{r['probe'].removesuffix('_top1')} {r['fraction']} % of {r['of']}"
-        w[f"{unit} (steps | images)"] = f"{r['epochs_equal_steps']} | {r['epochs_equal_images']}"
+        w = wide.setdefault(r["method"], {"method": r["method"], "views": r["views"], "epochs": r["epochs"]})
+        probe = r["probe"].removesuffix("_top1")
+        if r["of"] == "gain":
+            images = "never" if r["epochs_equal_images"] is None else f"{r['epochs_equal_images']:g}"
+            steps = "never" if r["epochs_equal_steps"] is None else r["epochs_equal_steps"]
+            w[f"{probe}: {r['fraction']} % of gain, steps / images"] = f"{steps} / {images}"
+        elif probe == "linear" and r["fraction"] == 80:
+            w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
+        w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
     _claim_md(fragment, "Claim 3: FroSSL converges faster (Skean et al. 2024)", finding,
               rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])

@@ -31,7 +31,7 @@ def by_point(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         groups.setdefault(e["method"], []).append(e)
     out = {}
     for variant, es in groups.items():
-        out[variant] = {"tags": es[0].get("tags") or {k: es[0].get(k) for k in ("row", "family", "roles")},
+        out[variant] = {"tags": _tags(es[0]),
                         "loss": es[0].get("loss"), "epochs": es[0].get("epochs"),
                         "seeds": sorted(e["seed"] for e in es),
                         **{k: _mean(_metric(e, k) for e in es) for k in ("linear_top1", "knn_top1", "rankme")}}
@@ -113,7 +113,7 @@ def duality_finding(rows: list[dict[str, Any]], dims: list[dict[str, Any]], tole
     if "gap" not in by:
         return "Only one family was swept, so there is no gap to report."
     c, n, g = by["best contrastive"], by["best non-contrastive"], by["gap"]
-    verdict = (f"within {tolerance:g} points: consistent with the claim" if abs(g["best_linear_top1"]) <= tolerance
+    verdict = (f"within {tolerance:g} top-1 points: consistent with the claim" if abs(g["best_linear_top1"]) <= tolerance
                else f"more than {tolerance:g} points apart: not reproduced at this budget")
     text = (f"Best linear probe after the sweep: contrastive {c['best_linear_at']} {c['best_linear_top1']:.2f} % vs "
             f"non-contrastive {n['best_linear_at']} {n['best_linear_top1']:.2f} %, a gap of "
@@ -124,7 +124,7 @@ def duality_finding(rows: list[dict[str, Any]], dims: list[dict[str, Any]], tole
         best = max(r["linear_top1"] for r in pts)
         enough = min(r["dim"] for r in pts if r["linear_top1"] >= best - tolerance)
         text += (f" {method}: {pts[0]['linear_top1']:.2f} % at {pts[0]['dim']} dims, {pts[-1]['linear_top1']:.2f} % at "
-                 f"{pts[-1]['dim']}; within {tolerance:g} points of its best from {enough} dims.")
+                 f"{pts[-1]['dim']}; within {tolerance:g} top-1 points of its best from {enough} dims.")
     return text
 
 
@@ -155,7 +155,7 @@ def curves(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     for e in entries:
         if e["method"] == "random_init":
             continue
-        t = e.get("tags") or {}
+        t = _tags(e)
         c = out.setdefault(e["method"], {"tags": t, "loss": e.get("loss"), "epochs": 0, "points": {}})
         if "pct" not in t:
             c["epochs"] = max(c["epochs"], e["epochs"])
