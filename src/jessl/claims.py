@@ -156,6 +156,14 @@ def sweep_points(p: Params) -> dict[str, list[Point]]:
     return out
 
 
+def wildcard_alternatives(points: dict[str, list[Point]], claims: list[str]) -> str:
+    """The `{variant}` wildcard's alternatives for these claims (a regular expression; never empty)."""
+    import re
+
+    names = sorted({pt.variant for c in claims for pt in points.get(c, [])})
+    return "|".join(re.escape(v) for v in names) or "(?!)"
+
+
 def checkpoint_path(claim: str, variant: str, seed: int) -> str:
     return f"checkpoints/claims/{claim}/{variant}/seed{seed}/final.pt"
 

@@ -469,7 +469,7 @@ class DualityClaim(Strict):
     sweeps: dict[str, dict[str, list[Any]]] = Field(
         min_length=1, description="table1 row → hyper-parameter → values (a grid: one point per combination)")
     contrastive: list[str] = Field(
-        min_length=1, description="rows of the sample-contrastive family (Prop. 3.2); the rest are dimension-contrastive")
+        min_length=1, description="sample-contrastive rows (Prop. 3.2); the rest are dimension-contrastive")
     dims: list[int] = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
     dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
     tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")

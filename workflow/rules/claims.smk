@@ -1,8 +1,6 @@
 # The papers' claims as targets: `snakemake --cores all claims` → results/claims.md (not part of `all`).
 # Each sweep point is a table1 row's run with a few keys changed (jessl.claims.sweep_points), trained by the
 # same pretraining stage; each claim's evaluations run in one job (stages.evaluate_many), its table after.
-import re
-
 from jessl import claims as C
 
 CLAIM_POINTS = C.sweep_points(P)  # {claim: [Point]}; empty without a `claims:` section
@@ -13,11 +11,8 @@ if P.claims and P.claims.ablation and P.claims.ablation.transfer:
     CLAIM_DATA.append(P.claims.ablation.transfer)
 CLAIM_KEEP = P.claims.convergence.keep_epochs if P.claims and P.claims.convergence else []
 CLAIM_EVALS = {claim: C.evaluation_jobs(P, claim) for claim in CLAIM_POINTS if claim != C.REFERENCE}
-
-
-def claim_alternatives(claims):
-    names = sorted({v for (c, v) in CLAIM_RUNS if c in claims})
-    return "|".join(re.escape(v) for v in names) or "^$"
+# the input function of the theory claims' outputs (rule `claims_theory`, when its file is included)
+THEORY = lambda wc: list(rules.claims_theory.input) if rules.has("claims_theory") else []  # noqa: E731
 
 
 rule claims_pretrain:
@@ -28,7 +23,7 @@ rule claims_pretrain:
         final="checkpoints/claims/{claim}/{variant}/seed{seed}/final.pt",
     wildcard_constraints:
         claim="duality|ablation|reference",
-        variant=claim_alternatives({"duality", "ablation", "reference"}),
+        variant=C.wildcard_alternatives(CLAIM_POINTS, ["duality", "ablation", C.REFERENCE]),
     params:
         run=lambda wc: CLAIM_RUNS[(wc.claim, wc.variant)].to_params(),
     conda:
@@ -52,7 +47,7 @@ rule claims_pretrain_kept:
         final="checkpoints/claims/convergence/{variant}/seed{seed}/final.pt",
         kept=expand("checkpoints/claims/convergence/{{variant}}/seed{{seed}}/keep/pct{pct}.pt", pct=CLAIM_KEEP),
     wildcard_constraints:
-        variant=claim_alternatives({"convergence"}),
+        variant=C.wildcard_alternatives(CLAIM_POINTS, ["convergence"]),
     params:
         run=lambda wc: CLAIM_RUNS[("convergence", wc.variant)].to_params(),
         keep=CLAIM_KEEP,
@@ -95,15 +90,10 @@ for _claim, _jobs in CLAIM_EVALS.items():
             "../scripts/claims_evaluate.py"
 
 
-def claim_outputs(claim, tagged=None):
-    """The metrics files of a claim's evaluation job (optionally only those whose job matches `tagged`)."""
-    return [j["out"] for j in CLAIM_EVALS.get(claim, []) if tagged is None or tagged(j)]
-
-
 rule claims_duality:
     """Garrido et al. 2023 → results/table_duality.csv, results/dim_sweep.csv, figures/dim_sweep.png."""
     input:
-        claim_outputs("duality"),
+        [j["out"] for j in CLAIM_EVALS.get("duality", [])],
     output:
         csv=report("results/table_duality.csv", caption="../report/claims.rst", category="5. claims"),
         dims="results/dim_sweep.csv",
@@ -125,7 +115,7 @@ rule claims_duality:
 rule claims_convergence:
     """Skean et al. 2024 → results/table_convergence.csv, figures/convergence_frossl.png (+ eigenvalues)."""
     input:
-        metrics=claim_outputs("convergence"),
+        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", [])],
         spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", [])],
     output:
         csv=report("results/table_convergence.csv", caption="../report/claims.rst", category="5. claims"),
@@ -150,8 +140,8 @@ rule claims_convergence:
 rule claims_ablation:
     """Bordes et al. 2023 → results/table_ablation.csv."""
     input:
-        metrics=claim_outputs("ablation", lambda j: j["out"].endswith("/metrics.json")),
-        transfer=claim_outputs("ablation", lambda j: not j["out"].endswith("/metrics.json")),
+        metrics=[j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] == P.claims.dataset],
+        transfer=[j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] != P.claims.dataset],
     output:
         csv=report("results/table_ablation.csv", caption="../report/claims.rst", category="5. claims"),
         fragment="results/claims/ablation.md",
@@ -168,11 +158,6 @@ rule claims_ablation:
         "../scripts/claims_report.py"
 
 
-def theory_outputs(wc=None):
-    """The theory claims' outputs (rule `claims_theory`, when its file is included)."""
-    return list(rules.claims_theory.input) if rules.has("claims_theory") else []
-
-
 CLAIM_FRAGMENTS = [f"results/claims/{c}.md" for c in ("duality", "convergence", "ablation") if c in CLAIM_EVALS]
 
 
@@ -180,7 +165,7 @@ rule claims_report:
     """Every claim's fragment (+ the theory claims' outputs) → results/claims.md."""
     input:
         fragments=CLAIM_FRAGMENTS,
-        extra=theory_outputs,
+        extra=THEORY,
     output:
         md=report("results/claims.md", caption="../report/claims.rst", category="5. claims"),
     conda:
@@ -205,4 +190,4 @@ rule claims:
     input:
         rules.claims_report.output,
         CLAIM_TABLES,
-        theory_outputs,
+        THEORY,

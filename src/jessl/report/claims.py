@@ -113,7 +113,8 @@ def duality_finding(rows: list[dict[str, Any]], dims: list[dict[str, Any]], tole
     if "gap" not in by:
         return "Only one family was swept, so there is no gap to report."
     c, n, g = by["best contrastive"], by["best non-contrastive"], by["gap"]
-    verdict = (f"within {tolerance:g} top-1 points: consistent with the claim" if abs(g["best_linear_top1"]) <= tolerance
+    close = abs(g["best_linear_top1"]) <= tolerance
+    verdict = (f"within {tolerance:g} top-1 points: consistent with the claim" if close
                else f"more than {tolerance:g} points apart: not reproduced at this budget")
     text = (f"Best linear probe after the sweep: contrastive {c['best_linear_at']} {c['best_linear_top1']:.2f} % vs "
             f"non-contrastive {n['best_linear_at']} {n['best_linear_top1']:.2f} %, a gap of "
