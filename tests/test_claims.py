@@ -65,7 +65,7 @@ def test_every_point_names_its_files_and_its_evaluations():
     # per run: final + one kept checkpoint; plus the untrained reference
     assert len(jobs) == 3 * 2 + 1
     kept = [j for j in jobs if "pct" in j["tags"]]
-    assert {j["checkpoint"] for j in kept} == {f"checkpoints/claims/convergence/{v}/seed0/keep/pct50.pt"
+    assert {j["checkpoint"] for j in kept} == {f"results/claims/convergence/{v}/seed0/keep/pct50.pt"
                                                for v in ("frossl-views2", "frossl-views4", "simclr")}
     assert {j["epochs"] for j in kept} == {1}
     abl = C.evaluation_jobs(p, "ablation")
@@ -218,5 +218,5 @@ def test_claims_target_plans_one_job_per_point(tmp_path):
         "convert": 2, "claims_pretrain": 5 + 5 + 1, "claims_pretrain_kept": 3, "claims_evaluate_duality": 1,
         "claims_evaluate_convergence": 1, "claims_evaluate_ablation": 1, "claims_duality": 1,
         "claims_convergence": 1, "claims_ablation": 1, "claims_report": 1, "claims": 1}
-    assert "checkpoints/claims/duality/simclr-temperature0.1/seed0/final.pt" in out.stdout
+    assert "results/claims/duality/simclr-temperature0.1/seed0/final.pt" in out.stdout
     # (that `all` plans no claim job is test_profiles' exact job count of the embedded profile)

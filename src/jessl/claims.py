@@ -165,7 +165,9 @@ def wildcard_alternatives(points: dict[str, list[Point]], claims: list[str]) -> 
 
 
 def checkpoint_path(claim: str, variant: str, seed: int) -> str:
-    return f"checkpoints/claims/{claim}/{variant}/seed{seed}/final.pt"
+    """Beside the point's evaluations, under results/claims/ (the claims' own DVC output: `checkpoints/` is the
+    pretrain stage's, and DVC outputs may not overlap)."""
+    return f"{result_dir(claim, variant, seed)}/final.pt"
 
 
 def result_dir(claim: str, variant: str, seed: int) -> str:

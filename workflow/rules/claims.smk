@@ -16,11 +16,11 @@ THEORY = lambda wc: list(rules.claims_theory.input) if rules.has("claims_theory"
 
 
 rule claims_pretrain:
-    """One sweep point (or the untrained reference) → checkpoints/claims/{claim}/{variant}/seed{seed}/final.pt."""
+    """One sweep point (or the untrained reference) → results/claims/{claim}/{variant}/seed{seed}/final.pt."""
     input:
         lambda wc: f"data/{P.claims.dataset}/train.beton",
     output:
-        final="checkpoints/claims/{claim}/{variant}/seed{seed}/final.pt",
+        final="results/claims/{claim}/{variant}/seed{seed}/final.pt",
     wildcard_constraints:
         claim="duality|ablation|reference",
         variant=C.wildcard_alternatives(CLAIM_POINTS, ["duality", "ablation", C.REFERENCE]),
@@ -44,8 +44,8 @@ rule claims_pretrain_kept:
     input:
         lambda wc: f"data/{P.claims.dataset}/train.beton",
     output:
-        final="checkpoints/claims/convergence/{variant}/seed{seed}/final.pt",
-        kept=expand("checkpoints/claims/convergence/{{variant}}/seed{{seed}}/keep/pct{pct}.pt", pct=CLAIM_KEEP),
+        final="results/claims/convergence/{variant}/seed{seed}/final.pt",
+        kept=expand("results/claims/convergence/{{variant}}/seed{{seed}}/keep/pct{pct}.pt", pct=CLAIM_KEEP),
     wildcard_constraints:
         variant=C.wildcard_alternatives(CLAIM_POINTS, ["convergence"]),
     params:
