@@ -494,9 +494,9 @@ class DualityClaim(Strict):
 class ConvergenceClaim(Strict):
     """Skean et al. 2024: FroSSL (2, 4, 8 views) reaches a fraction of its final accuracy in fewer epochs."""
 
-    epochs: int = Field(5, ge=1)
+    epochs: int = Field(4, ge=1)
     keep_epochs: list[int] = Field(
-        default_factory=lambda: [20, 40, 60, 80], description="% of the epochs at which checkpoints are probed")
+        default_factory=lambda: [25, 50, 75], description="% of the epochs at which checkpoints are probed")
     frossl_row: str = "frossl"
     frossl_views: list[int] = Field(default_factory=lambda: [2, 4, 8], min_length=1)
     rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
