@@ -168,7 +168,10 @@ def test_ablation_rows_keep_a_share_of_the_full_recipes_gain():
     assert by["simclr-noise_only"]["linear_gain_kept_pct"] == -50.0
     assert by["simclr-negatives1"]["transfer_linear_top1"] == 75.0
     assert [r["method"] for r in rows][0] == "simclr" and rows[-1]["method"] == "random_init"
-    assert "Not better than the untrained backbone: noise only" in rc.ablation_finding(rows, "mnist5k")
+    text = rc.ablation_finding(rows, "mnist5k")
+    assert "Not better than the untrained backbone on the linear probe: noise only." in text
+    assert "Not better than the untrained backbone on mnist5k (transfer): noise only." in text
+    assert by["random_init"]["num_negatives"] == "" and by["simclr"]["num_negatives"] == "all"
 
 
 def test_one_sweep_point_end_to_end(tmp_path, small_betons, monkeypatch):

@@ -258,7 +258,8 @@ def ablation_rows(entries: list[dict[str, Any]], transfer: list[dict[str, Any]],
     for v, pt in own.items():
         t = pt["tags"]
         rows.append({"method": v, "label": "untrained" if v == "random_init" else t.get("label", v),
-                     "batch_size": t.get("batch_size", ""), "num_negatives": t.get("num_negatives") or "all",
+                     "batch_size": t.get("batch_size", ""),
+                     "num_negatives": "" if v == "random_init" else t.get("num_negatives") or "all",
                      "noise_only": t.get("noise_only", ""), "epochs": pt["epochs"],
                      "linear_top1": pt["linear_top1"], "knn_top1": pt["knn_top1"], "linear_gain_kept_pct": kept(own, v),
                      "transfer_linear_top1": far[v]["linear_top1"] if v in far else "",
@@ -282,9 +283,12 @@ def ablation_finding(rows: list[dict[str, Any]], target: str | None) -> str:
         text += (f" On {target} (transfer) the full recipe gained "
                  f"{(full['transfer_linear_top1'] or 0) - (base['transfer_linear_top1'] or 0):+.2f}; "
                  + ", ".join(f"{r['label']} kept {r['transfer_gain_kept_pct']} %" for r in variants) + ".")
-    below = [r["label"] for r in variants if r["linear_top1"] <= base["linear_top1"]]
-    text += (" Every variant beat the untrained backbone on the linear probe." if not below else
-             f" Not better than the untrained backbone: {', '.join(below)}.")
+    for key, where in (("linear_top1", "the linear probe"), ("transfer_linear_top1", f"{target} (transfer)")):
+        if key == "transfer_linear_top1" and not target:
+            continue
+        below = [r["label"] for r in variants if r[key] == "" or r[key] <= base[key]]
+        text += (f" Every variant beat the untrained backbone on {where}." if not below else
+                 f" Not better than the untrained backbone on {where}: {', '.join(below)}.")
     return text
 
 
