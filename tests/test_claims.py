@@ -132,6 +132,7 @@ def test_epochs_to_fraction_of_final_and_of_gain():
     assert rc.epochs_to_fraction(curve, 50, "final") == 0
     assert rc.epochs_to_fraction(curve, 20, "gain") == 1  # 60 + 0.2·40 = 68
     assert rc.epochs_to_fraction(curve, 90, "gain") == 4  # 96
+    assert rc.epochs_to_fraction([(0, 60.0), (2, 70.0), (4, 59.0)], 80, "gain") is None  # no gain at all
 
 
 def test_convergence_rows_equal_steps_vs_equal_images():

@@ -292,9 +292,10 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
         w = wide.setdefault(r["method"], {"method": r["method"], "views": r["views"], "epochs": r["epochs"]})
         probe = r["probe"].removesuffix("_top1")
         if r["of"] == "gain":
-            images = "never" if r["epochs_equal_images"] is None else f"{r['epochs_equal_images']:g}"
-            steps = "never" if r["epochs_equal_steps"] is None else r["epochs_equal_steps"]
-            w[f"{probe}: {r['fraction']} % of gain, steps / images"] = f"{steps} / {images}"
+            cell = "no gain" if r["final_top1"] <= r["untrained_top1"] else "never"
+            if r["epochs_equal_steps"] is not None:
+                cell = f"{r['epochs_equal_steps']} / {r['epochs_equal_images']:g}"
+            w[f"{probe}: {r['fraction']} % of gain, steps / images"] = cell
         elif probe == "linear" and r["fraction"] == 80:
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]

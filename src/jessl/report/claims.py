@@ -138,9 +138,11 @@ CONVERGENCE_COLUMNS = ["method", "loss", "views", "probe", "fraction", "of", "ep
 def epochs_to_fraction(curve: list[tuple[int, float]], fraction: float, of: str = "final") -> int | None:
     """First epoch whose accuracy reaches `fraction` % of the final one (`of="final"`, the FroSSL paper's
     measure) or of the final gain over epoch 0 (`of="gain"`); `curve` is (epoch, top-1) with epoch 0 and the
-    final epoch. None if never (only possible when the final point is not the last)."""
+    final epoch. None if never, and for `of="gain"` when there is no gain (final ≤ epoch 0)."""
     pts = sorted(curve)
     start, final = pts[0][1], pts[-1][1]
+    if of == "gain" and final <= start:
+        return None
     target = fraction / 100 * final if of == "final" else start + fraction / 100 * (final - start)
     return next((e for e, acc in pts if acc >= target - 1e-9), None)
 
@@ -199,7 +201,8 @@ def convergence_finding(rows: list[dict[str, Any]], fraction: int) -> str:
     rest = [r for r in sel if r["loss"] != "frossl"]
 
     def ep(r: dict[str, Any], unit: str) -> str:
-        return "never" if r[unit] is None else f"{r[unit]:g}"
+        return f"{r[unit]:g}" if r[unit] is not None else "never" if r["final_top1"] > r["untrained_top1"] \
+            else "no gain"
 
     big = 10**9
     text = (f"To {fraction} % of its gain over the untrained backbone (linear probe), FroSSL with "
