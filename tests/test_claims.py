@@ -224,3 +224,11 @@ def test_claims_target_plans_one_job_per_point(tmp_path):
         "claims_convergence": 1, "claims_ablation": 1, "claims_report": 1, "claims": 1}
     assert "results/claims/duality/simclr-temperature0.1/seed0/final.pt" in out.stdout
     # (that `all` plans no claim job is test_profiles' exact job count of the embedded profile)
+
+
+def test_eigen_rows_start_every_run_at_the_untrained_spectrum():
+    spec = [{"method": "random_init", "seed": 0, "epochs": 0, "projector": {"eigenvalues": [3.0, 1.0]}},
+            {"method": "frossl-views4", "seed": 0, "epochs": 2, "projector": {"eigenvalues": [1.0, 1.0]}}]
+    rows = rc.eigen_rows(spec)
+    assert [(r["method"], r["epoch"], r["relative_eigenvalue"]) for r in rows] == [
+        ("frossl-views4", 0, 0.75), ("frossl-views4", 0, 0.25), ("frossl-views4", 2, 0.5), ("frossl-views4", 2, 0.5)]

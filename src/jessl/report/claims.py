@@ -226,13 +226,16 @@ def convergence_finding(rows: list[dict[str, Any]], fraction: int) -> str:
 def eigen_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Long rows: the projector covariance eigenvalues over training (λ_i / Σλ) per run, epoch and index."""
     rows = []
+    runs = sorted({s["method"] for s in spectra} - {"random_init"})
     for s in spectra:
         eigs = (s.get("projector") or {}).get("eigenvalues") or []
         total = sum(eigs)
         if total <= 0:
             continue
-        rows += [{"method": s["method"], "seed": s["seed"], "epoch": s["epochs"], "index": i + 1,
-                  "relative_eigenvalue": float(f"{v / total:.6g}")} for i, v in enumerate(eigs)]
+        # the untrained reference is every run's epoch 0 (same seed, same initial weights)
+        for method in runs if s["method"] == "random_init" else [s["method"]]:
+            rows += [{"method": method, "seed": s["seed"], "epoch": s["epochs"], "index": i + 1,
+                      "relative_eigenvalue": float(f"{v / total:.6g}")} for i, v in enumerate(eigs)]
     return sorted(rows, key=lambda r: (r["method"], r["seed"], r["epoch"], r["index"]))
 
 
