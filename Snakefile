@@ -42,6 +42,7 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/transfer.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/claims_theory.smk"
+include: "workflow/rules/claims.smk"  # its own target `claims`; not part of `all`
 
 
 rule all:

@@ -362,3 +362,118 @@ def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), 
     except user_errors() as err:
         log.error("error: %s", err)
         sys.exit(1)
+
+
+# --- claims (workflow/rules/claims.smk): sweeps of table1 rows → one table or figure per paper's claim ------
+
+def evaluate_many(*, jobs: list[dict[str, Any]], cfg: EvaluateConfig, threads: int,
+                  expected_arch: str | None = None) -> None:
+    """`evaluate` for each of `jobs` (its keyword arguments) in one process: the imports and the compiled
+    loaders once per claim, not once per point (the probes are a few seconds each, the start-up as much)."""
+    for job in jobs:
+        evaluate(cfg=cfg, threads=threads, expected_arch=expected_arch, **job)
+
+
+def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: list[str | Path] = ()) -> None:
+    from .report.claims import relative
+
+    links = [f"![{Path(f).stem}]({relative(f, Path(path).parent.parent)})" for f in figures]
+    write_text(path, "\n\n".join([f"## {title}", finding, table, *links]) + "\n")
+
+
+def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, table_csv: str | Path,
+                   dims_csv: str | Path, dims_figure: str | Path, fragment: str | Path) -> None:
+    """Garrido et al. 2023: best and median per method over its sweep, the family gap; accuracy vs dimension."""
+    from .report import claims as rc
+    from .report.tables import read_metrics
+
+    t0 = time.perf_counter()
+    entries = read_metrics(metrics_files)
+    rows, dims = rc.duality_rows(entries, order), rc.dim_rows(entries)
+    write_text(table_csv, rc.csv_text(rows, rc.DUALITY_COLUMNS))
+    write_text(dims_csv, rc.csv_text(dims, rc.DIM_COLUMNS))
+    rc.dim_figure(dims, dims_figure)
+    finding = rc.duality_finding(rows, dims, tolerance)
+    table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
+    _claim_md(fragment, "Claim 2: contrastive ≈ non-contrastive after tuning (Garrido et al. 2023)", finding, table,
+              [dims_figure])
+    _record_all([table_csv, dims_csv, dims_figure, fragment], list(metrics_files),
+                {"order": order, "tolerance": tolerance}, t0)
+    log.info("wrote %s: %s", table_csv, finding)
+
+
+def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[str | Path], fractions: list[int],
+                       order: list[str], table_csv: str | Path, eigen_csv: str | Path, figure: str | Path,
+                       eigen_figure: str | Path, fragment: str | Path) -> None:
+    """Skean et al. 2024: epochs to a fraction of the final accuracy (equal steps, equal images) and the
+    eigenvalues of the embedding covariance over training."""
+    from .report import claims as rc
+    from .report.tables import read_metrics
+
+    t0 = time.perf_counter()
+    entries = read_metrics(metrics_files)
+    rows = rc.convergence_rows(entries, fractions, order)
+    eig = rc.eigen_rows(read_metrics(spectrum_files))
+    write_text(table_csv, rc.csv_text(rows, rc.CONVERGENCE_COLUMNS))
+    write_text(eigen_csv, rc.csv_text(eig, ["method", "seed", "epoch", "index", "relative_eigenvalue"]))
+    rc.convergence_figure(rc.curves(entries), figure)
+    rc.eigen_figure(eig, eigen_figure)
+    finding = " ".join(rc.convergence_finding(rows, f) for f in fractions[:1])
+    wide: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        w = wide.setdefault(r["method"], {"method": r["method"], "views": r["views"], "epochs": r["epochs"]})
+        probe = r["probe"].removesuffix("_top1")
+        if r["of"] == "gain":
+            cell = "no gain" if r["final_top1"] <= r["untrained_top1"] else "never"
+            if r["epochs_equal_steps"] is not None:
+                cell = f"{r['epochs_equal_steps']} / {r['epochs_equal_images']:g}"
+            w[f"{probe}: {r['fraction']} % of gain, steps / images"] = cell
+        elif probe == "linear" and r["fraction"] == 80:
+            w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
+        w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
+    cols = list(dict.fromkeys(k for w in wide.values() for k in w))
+    _claim_md(fragment, "Claim 3: FroSSL converges faster (Skean et al. 2024)", finding,
+              rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])
+    _record_all([table_csv, figure, fragment], list(metrics_files), {"order": order, "fractions": fractions}, t0)
+    _record_all([eigen_csv, eigen_figure], list(spectrum_files), {}, t0)
+    log.info("wrote %s: %s", table_csv, finding)
+
+
+def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str | Path], full: str,
+                    target: str | None, table_csv: str | Path, fragment: str | Path) -> None:
+    """Bordes et al. 2023: one negative, noise-only views, small batches, the combination vs the full recipe
+    and the untrained backbone, on the probes and on transfer."""
+    from .report import claims as rc
+    from .report.tables import read_metrics
+
+    t0 = time.perf_counter()
+    rows = rc.ablation_rows(read_metrics(metrics_files), read_metrics(transfer_files), full)
+    write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
+    finding = rc.ablation_finding(rows, target)
+    _claim_md(fragment, "Claim 5: democratising JE-SSL (Bordes et al. 2023)", finding,
+              rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]))
+    _record_all([table_csv, fragment], [*metrics_files, *transfer_files], {"full": full, "target": target}, t0)
+    log.info("wrote %s: %s", table_csv, finding)
+
+
+def claims_report(*, fragments: list[str | Path], extra: list[str | Path], out: str | Path) -> None:
+    """`results/claims.md`: each claim's fragment, then the other claims' outputs (`extra`: a .md verbatim, a
+    .csv as a table, a figure as a link), in the order given."""
+    import csv
+
+    from .report.claims import markdown_table, relative
+
+    t0 = time.perf_counter()
+    parts = ["# Claims", "Each section: what the claim's run showed here (computed from the numbers), its table "
+             "and figures. `snakemake --cores all claims` rebuilds every number."]
+    parts += [Path(f).read_text().strip() for f in fragments]
+    for f in map(Path, extra):
+        if f.suffix == ".md":
+            parts.append(f.read_text().strip())
+        elif f.suffix == ".csv":
+            rows = list(csv.DictReader(f.read_text().splitlines()))
+            parts.append(f"`{relative(f, Path(out).parent)}`\n\n" + markdown_table(rows, list(rows[0]) if rows else []))
+        elif f.suffix in (".png", ".svg"):
+            parts.append(f"![{f.stem}]({relative(f, Path(out).parent)})")
+    write_text(out, "\n\n".join(parts) + "\n")
+    _record_all([out], [*fragments, *extra], {}, t0)

@@ -1,0 +1,269 @@
+"""The papers' claims as sweeps: every point is a table1 row's `RunConfig` with a few keys changed.
+
+`sweep_points` expands the `claims:` section of params.yaml into named points (Snakemake wildcards
+`{claim}/{variant}`); `derive` is the one place a point's run is made from its row (`Params.run_config`);
+`evaluation_jobs` says which checkpoint each claim's evaluations probe, on which data, into which file.
+A variant's name lists only what differs from its row's recipe, so two sweeps that ask for the same run
+(e.g. the temperature sweep's default and the dimension sweep's default) share one checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+from typing import TYPE_CHECKING, Any
+
+from .config import AugmentConfig, RunConfig
+from .methods import registry
+
+if TYPE_CHECKING:
+    from .config import ClaimsConfig, Params
+
+CLAIMS = ("duality", "convergence", "ablation")
+REFERENCE = "reference"  # the untrained backbone every claim compares with (a 0-epoch run)
+UNTRAINED = "random_init"
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sweep point: its claim, its variant name (a folder name), the run, and the facts its tables need."""
+
+    claim: str
+    variant: str
+    run: RunConfig
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def variant_name(row: str, changes: dict[str, Any]) -> str:
+    """`row` plus `-{key}{value}` for each change, in the given order (e.g. ``simclr-temperature0.1``)."""
+    return row + "".join(f"-{k}{_fmt(v)}" for k, v in changes.items())
+
+
+def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | None = None,
+           hparams: dict[str, Any] | None = None, projector_out: int | None = None, batch_size: int | None = None,
+           num_views: int | None = None, augment: dict[str, Any] | None = None) -> RunConfig:
+    """The run of `row` (`Params.run_config`) with these keys changed, validated like any run."""
+    base = p.run_config(row)
+    pre = {"epochs": epochs, **({"batch_size": batch_size} if batch_size else {}),
+           **({"num_views": num_views} if num_views else {})}
+    update: dict[str, Any] = {"name": name, "pretrain": base.pretrain.model_copy(update=pre)}
+    if hparams:
+        update["hparams"] = {**base.hparams, **hparams}
+    if projector_out:
+        update["model"] = base.model.model_copy(update={"projector": [*base.model.projector[:-1], projector_out]})
+    if augment:
+        update["augment"] = AugmentConfig.model_validate({**base.augment.model_dump(), **augment})
+    if warmup_epochs is not None:
+        update["optim"] = base.optim.model_copy(update={"warmup_epochs": warmup_epochs})
+    # model_copy does not validate: a round trip through plain data does (types, bounds).
+    return RunConfig.model_validate(base.model_copy(update=update).to_params())
+
+
+def _changes(base: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in wanted.items() if base.get(k) != v}
+
+
+def _untrained(p: Params) -> Point:
+    run = p.run_config(UNTRAINED).model_copy(update={"name": f"{REFERENCE}/{UNTRAINED}"})
+    return Point(REFERENCE, UNTRAINED, run, {"row": UNTRAINED, "family": "untrained"})
+
+
+def _duality(p: Params, c: ClaimsConfig) -> list[Point]:
+    d = c.duality
+    points: dict[str, Point] = {}
+
+    def add(row: str, hp: dict[str, Any], dim: int | None, role: str) -> None:
+        recipe = p.run_config(row)
+        changes = _changes(recipe.hparams, hp)
+        if dim is not None and dim != recipe.model.projector[-1]:
+            changes["dim"] = dim
+        variant = variant_name(row, changes)
+        if variant not in points:
+            run = derive(p, row, name=f"duality/{variant}", epochs=d.epochs, warmup_epochs=c.warmup_epochs,
+                         hparams=hp or None, projector_out=dim)
+            family = "contrastive" if row in d.contrastive else "non-contrastive"
+            points[variant] = Point("duality", variant, run, {"row": row, "family": family, "roles": [],
+                                                                "swept": {}, "dim": run.model.projector[-1]})
+        tags = points[variant].tags
+        tags["roles"].append(role)
+        if role == "sweep":
+            tags["swept"] = {k: _fmt(v) for k, v in hp.items()}
+
+    for row, grid in d.sweeps.items():
+        keys = list(grid)
+        for values in product(*(grid[k] for k in keys)):
+            add(row, dict(zip(keys, values, strict=True)), None, "sweep")
+    for row in d.dim_rows:
+        for dim in d.dims:
+            add(row, {}, dim, "dims")
+    return list(points.values())
+
+
+def _convergence(p: Params, c: ClaimsConfig) -> list[Point]:
+    v = c.convergence
+    points = []
+    for views in v.frossl_views:
+        variant = f"{v.frossl_row}-views{views}"
+        run = derive(p, v.frossl_row, name=f"convergence/{variant}", epochs=v.epochs, warmup_epochs=c.warmup_epochs,
+                     num_views=views)
+        points.append(Point("convergence", variant, run, {"row": v.frossl_row, "views": views}))
+    for row in v.rows:
+        run = derive(p, row, name=f"convergence/{row}", epochs=v.epochs, warmup_epochs=c.warmup_epochs)
+        points.append(Point("convergence", row, run, {"row": row, "views": run.pretrain.num_views}))
+    return points
+
+
+def _ablation(p: Params, c: ClaimsConfig) -> list[Point]:
+    a = c.ablation
+    recipe = p.run_config(a.row)
+    smallest = min(a.batch_sizes) if a.batch_sizes else None
+    wanted: list[tuple[str, dict[str, Any]]] = [("full recipe", {}), ("one negative", {"negatives": a.num_negatives}),
+                                                 ("noise only", {"noise_only": True})]
+    wanted += [(f"batch {b}", {"batch": b}) for b in a.batch_sizes]
+    combo = {"negatives": a.num_negatives, "noise_only": True, **({"batch": smallest} if smallest else {})}
+    wanted.append(("combination", combo))
+    points: dict[str, Point] = {}
+    for label, ch in wanted:
+        changes = {k: ("" if k == "noise_only" else val) for k, val in ch.items()
+                   if not (k == "batch" and val == recipe.pretrain.batch_size)}
+        variant = variant_name(a.row, changes)
+        if variant in points:  # e.g. a batch size equal to the recipe's: the full recipe itself
+            continue
+        run = derive(p, a.row, name=f"ablation/{variant}", epochs=a.epochs, warmup_epochs=c.warmup_epochs,
+                     hparams={"num_negatives": ch["negatives"]} if "negatives" in ch else None,
+                     batch_size=ch.get("batch"), augment=a.noise_only if ch.get("noise_only") else None)
+        tags = {"row": a.row, "label": label, "batch_size": run.pretrain.batch_size,
+                "num_negatives": run.hparams.get("num_negatives"), "noise_only": bool(ch.get("noise_only"))}
+        points[variant] = Point("ablation", variant, run, tags)
+    return list(points.values())
+
+
+def sweep_points(p: Params) -> dict[str, list[Point]]:
+    """Every claim's points (only the configured claims; `reference` holds the untrained backbone)."""
+    c = p.claims
+    if c is None:
+        return {}
+    out: dict[str, list[Point]] = {}
+    for claim, expand in (("duality", _duality), ("convergence", _convergence), ("ablation", _ablation)):
+        if getattr(c, claim) is not None:
+            out[claim] = expand(p, c)
+    if c.convergence is not None or c.ablation is not None:
+        out[REFERENCE] = [_untrained(p)]
+    return out
+
+
+def wildcard_alternatives(points: dict[str, list[Point]], claims: list[str]) -> str:
+    """The `{variant}` wildcard's alternatives for these claims (a regular expression; never empty)."""
+    import re
+
+    names = sorted({pt.variant for c in claims for pt in points.get(c, [])})
+    return "|".join(re.escape(v) for v in names) or "(?!)"
+
+
+def checkpoint_path(claim: str, variant: str, seed: int) -> str:
+    """Beside the point's evaluations, under results/claims/ (the claims' own DVC output: `checkpoints/` is the
+    pretrain stage's, and DVC outputs may not overlap)."""
+    return f"{result_dir(claim, variant, seed)}/final.pt"
+
+
+def result_dir(claim: str, variant: str, seed: int) -> str:
+    return f"results/claims/{claim}/{variant}/seed{seed}"
+
+
+def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
+    """Keyword arguments of `stages.evaluate` for each evaluation `claim`'s tables read (plain data)."""
+    from .checkpoint import kept_epoch, kept_path  # (imports torch: not at params.yaml validation)
+
+    c, points = p.claims, sweep_points(p)
+    ds = c.dataset
+    betons = {"train_beton": f"data/{ds}/train.beton", "test_beton": f"data/{ds}/test.beton", "dataset": ds}
+    with_ref = points[claim] + ([] if claim == "duality" else points[REFERENCE])
+    jobs = []
+    for seed in c.seeds:
+        for pt in with_ref:
+            ck = checkpoint_path(pt.claim, pt.variant, seed)
+            out = result_dir(claim, pt.variant, seed)
+            info = {"method": pt.variant, "seed": seed, "loss": pt.run.loss, "epochs": pt.run.pretrain.epochs,
+                    "tags": {"claim": claim, **pt.tags}}
+            jobs.append({**betons, **info, "checkpoint": ck, "out": f"{out}/metrics.json",
+                         "spectrum_out": f"{out}/spectrum.json"})
+            if claim == "convergence" and pt.claim == "convergence":
+                for pct in c.convergence.keep_epochs:
+                    epoch = kept_epoch(pct, pt.run.pretrain.epochs)
+                    jobs.append({**betons, **info, "epochs": epoch, "tags": {**info["tags"], "pct": pct},
+                                 "checkpoint": str(kept_path(ck, pct)), "out": f"{out}/pct{pct}.json",
+                                 "spectrum_out": f"{out}/pct{pct}.spectrum.json"})
+            if claim == "ablation" and c.ablation.transfer:
+                t = c.ablation.transfer
+                jobs.append({**info, "dataset": t, "train_beton": f"data/{t}/train.beton",
+                             "test_beton": f"data/{t}/test.beton", "tags": {**info["tags"], "source": ds},
+                             "checkpoint": ck, "out": f"{out}/transfer_{t}.json", "spectrum_out": None})
+    return jobs
+
+
+# --- validation (called by `ClaimsConfig.check` when params.yaml is loaded) --------------------------------
+
+def _need_rows(rows: list[str], p: Params, key: str) -> list[str]:
+    return [f"claims.{key}: {r!r} is not a row of `methods`; add it there or remove it here (rows: "
+            f"{', '.join(p.methods)})" for r in rows if r not in p.methods]
+
+
+def check_claims(c: ClaimsConfig, p: Params) -> None:
+    """Names, rows, hyper-parameter values and augment keys of `claims:`; raises ValueError (one line each)."""
+    problems: list[str] = []
+    if c.dataset not in p.pretrain_datasets:
+        problems.append(f"claims.dataset: {c.dataset!r} is not a dataset that is pretrained on; use one of "
+                        f"{', '.join(p.pretrain_datasets)}")
+    if "claims" in p.datasets:
+        problems.append("datasets.claims: the name `claims` is taken by the claims' folders; rename the dataset")
+    d = c.duality
+    if d is not None:
+        rows = list(d.sweeps)
+        problems += _need_rows([*rows, *d.dim_rows], p, "duality.sweeps")
+        problems += [f"claims.duality.contrastive: {r!r} has no sweep; list rows of claims.duality.sweeps"
+                     for r in d.contrastive if r not in rows]
+        if rows and all(r in d.contrastive for r in rows):
+            problems.append("claims.duality.contrastive: every swept row is contrastive, so there is no gap to "
+                            "measure; leave at least one dimension-contrastive row out of the list")
+        if d.dim_rows and not d.dims:
+            problems.append("claims.duality.dims: empty, but dim_rows are given; list projector dimensions")
+        for row, grid in d.sweeps.items():
+            if row in p.methods:
+                method = registry.get(p.methods[row].loss or row)
+                for key, values in grid.items():
+                    for v in values:
+                        try:
+                            method.validate_hparams({key: v})
+                        except registry.HparamError as err:
+                            problems.append(f"claims.duality.sweeps.{row}.{key}: {err.problems[key]}")
+    v = c.convergence
+    if v is not None:
+        problems += _need_rows([v.frossl_row, *v.rows], p, "convergence")
+        if v.frossl_row in p.methods:
+            method = registry.get(p.methods[v.frossl_row].loss or v.frossl_row)
+            for views in v.frossl_views:
+                try:
+                    method.check_views(views)
+                except ValueError as err:
+                    problems.append(f"claims.convergence.frossl_views: {err}")
+    a = c.ablation
+    if a is not None:
+        problems += _need_rows([a.row], p, "ablation.row")
+        if a.row in p.methods:
+            try:
+                registry.get(p.methods[a.row].loss or a.row).validate_hparams({"num_negatives": a.num_negatives})
+            except registry.HparamError as err:
+                problems.append(f"claims.ablation.num_negatives: {next(iter(err.problems.values()))}")
+        try:
+            AugmentConfig.model_validate({**p.augment.model_dump(), **a.noise_only})
+        except ValueError as err:
+            first = str(err).splitlines()
+            problems.append(f"claims.ablation.noise_only: {' '.join(first[1:3]).strip() or first[0]}")
+        if a.transfer is not None and (a.transfer not in p.datasets or a.transfer == c.dataset):
+            problems.append(f"claims.ablation.transfer: {a.transfer!r} must be another dataset under `datasets`")
+    if problems:
+        raise ValueError("\n  - ".join(problems))
