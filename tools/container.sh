@@ -3,7 +3,11 @@
 # `snakemake --cores all`, with no network), and check that the container's results/table1.csv is
 # byte-identical to the host's (`make table`). Prints the build and run times and the image size.
 #
-# Usage: tools/container.sh
+# BUILD_ONLY=1 stops after the build (to spare the CPU the pipeline run): it prints the build time and
+# the image size, then smoke-checks the image offline (`--network none`): the key imports and their
+# versions, and `jessl check params.yaml` inside the container.
+#
+# Usage: tools/container.sh            BUILD_ONLY=1 tools/container.sh
 # Env:   ENGINE=podman|docker   default: podman if installed, else docker (podman is apt-installed if
 #                               neither is there and we are root)
 #        IMAGE=localhost/jessl:latest
@@ -16,6 +20,7 @@
 #        OUT=DIR                where the container's results/, logs/ and run.log are copied
 #                               (default: ${TMPDIR:-/tmp}/jessl-container-out)
 #        KEEP=1                 keep the container after the run
+#        BUILD_ONLY=1           build + smoke check only; no host `make table`, no pipeline run
 # podman only: the host's pip set-up reaches the build — its extra indexes / find-links / constraints
 # (where they are local paths that exist, mounted read-only at the same place), its extra CA bundle
 # (mounted where Debian's update-ca-certificates merges it into the image's bundle) and its cache (so
@@ -157,6 +162,21 @@ t0=$(now)
 BUILD_S=$(secs "$t0" "$(now)")
 SIZE=$("${ENG[@]}" image inspect --format '{{.Size}}' "$IMAGE")
 say "build: $BUILD_S s; image size: $(awk -v s="$SIZE" 'BEGIN { printf "%.2f GB", s / 1e9 }')"
+
+# --- 4b. BUILD_ONLY: a smoke check of the image, offline, instead of the pipeline run ---------------
+if [ "${BUILD_ONLY:-0}" = 1 ]; then
+  say "smoke check in $IMAGE (no network)"
+  smoke=(run --rm --network none "${RUN_OPTS[@]}" "$IMAGE")
+  "${ENG[@]}" "${smoke[@]}" python -c 'import sys, torch, torchvision, ffcv, jessl
+from importlib.metadata import version as v
+print("python", sys.version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__,
+      "ffcv", v("ffcv"), "jessl", v("jessl"), "cuda build", torch.version.cuda)' \
+    || die "smoke check failed: the image's imports"
+  "${ENG[@]}" "${smoke[@]}" jessl check params.yaml || die "smoke check failed: jessl check params.yaml"
+  printf 'base=%s\nbuild_s=%s\nimage_bytes=%s\n' "$BASE" "$BUILD_S" "$SIZE"
+  say "OK: built and smoke-checked (BUILD_ONLY=1: the pipeline was not run)"
+  exit 0
+fi
 
 # --- 5. The host's table, from the same sources --------------------------------------------------
 # `make table` when results/table1.csv is missing, when the host's outputs are stale (snakemake -n has
