@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from jessl.config import AugmentConfig, load  # noqa: E402
+from jessl.config import AugmentConfig, validate  # noqa: E402
 from jessl.data import augment  # noqa: E402
+from jessl.profiles import resolve  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # SimCLR's colour recipe + BYOL's asymmetric blur / solarisation (every op exercised)
@@ -129,7 +130,7 @@ def main() -> None:
     if kp is None:
         print("\n(kornia not installed: `pip install kornia==0.9.0` to include it)")
 
-    emb = load(ROOT / "config" / "embedded.yaml")
+    emb = validate(resolve("embedded", config_dir=ROOT / "config"))  # the profile, defaults merged
     small = torch.randint(0, 256, (128, 16, 16, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     t = timed({"embedded": lambda x, s: jessl_views(x, emb.augment, s)}, small, args.rounds)["embedded"]
     print(f"\nembedded default's recipe (config/embedded.yaml), 2-view batch of 128 at 16×16: {t:.2f} ms")

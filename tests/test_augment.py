@@ -105,6 +105,25 @@ def test_colour_jitter_applies_each_samples_own_order():
     assert f[:, 3].min() < -0.18 and f[:, 3].max() > 0.18
 
 
+def test_colour_jitter_leaves_its_input_alone_and_fuses_exactly():
+    x = to_unit(colourful(6))
+    before = x.clone()
+    factors = torch.tensor([[1.2, 0.7, 1.3, 0.1]] * 6)
+    hue_first = torch.tensor([[A.HUE, A.BRIGHTNESS, A.CONTRAST, A.SATURATION]] * 6)
+    out = A.color_jitter(x, factors, hue_first, apply=torch.tensor([True, False] * 3))
+    assert torch.equal(x, before)  # the hue step writes in place, never into the caller's tensor
+    assert torch.equal(out[1::2], x[1::2]) and not torch.equal(out[0::2], x[0::2])
+    # one fused pass: each sample's own op, the same arithmetic as the separate adjust_* ops
+    a = torch.tensor([1.0, 1.3, 0.6, 1.4])
+    b = torch.where(torch.arange(4) == 2, 1 - a, 0.0)  # sample 2: saturation
+    c = torch.where(torch.arange(4) == 3, 1 - a, 0.0)  # sample 3: contrast
+    fused = A.jitter_affine(x[:4], a, b, c)
+    assert torch.equal(fused[0], x[0])  # (1, 0, 0): exactly the identity
+    assert torch.equal(fused[1], A.adjust_brightness(x[1:2], a[1:2])[0])
+    assert torch.equal(fused[2], A.adjust_saturation(x[2:3], a[2:3])[0])
+    assert torch.equal(fused[3], A.adjust_contrast(x[3:4], a[3:4])[0])
+
+
 def test_grayscale_blur_solarize_match_torchvision():
     img = colourful(3, 32)
     x = to_unit(img)

@@ -25,6 +25,7 @@ MEAN, STD = 0.5, 0.25
 GRAY = (0.2989, 0.587, 0.114)  # ITU-R 601-2 luma, torchvision's rgb_to_grayscale
 CROP_ATTEMPTS = 10  # torchvision's RandomResizedCrop.get_params
 BRIGHTNESS, CONTRAST, SATURATION, HUE = range(4)
+_HUE_OFFSETS = torch.tensor([5.0, 3.0, 1.0]).view(1, 3, 1, 1)  # n of adjust_hue's closed form, per channel
 
 
 def to_float(images: torch.Tensor) -> torch.Tensor:
@@ -110,15 +111,21 @@ def blur_kernel_size(height: int, width: int) -> int:
 
 
 def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: tuple[int, int],
-                 flip: torch.Tensor | None = None) -> torch.Tensor:
+                 flip: torch.Tensor | None = None, channels_last: bool = False) -> torch.Tensor:
     """Crop each image to its box (top, left, h, w) and resize it bilinearly to `size` (half-pixel
     centres, edges clamped to the box, as torchvision's resized_crop without antialiasing; boxes never
     exceed `size` here, so antialiasing would change nothing), then mirror where `flip` is True.
+    `x` is float N×3×H×W, or N×H×W×3 with `channels_last` (the loaders' layout: no transpose before);
+    the result is N×3×H'×W' either way.
 
     Bilinear resampling is separable, so it is two batched matrix products with per-sample N×out×in
-    interpolation matrices: out = Rᵧ · x · Rₓᵀ. A flip reverses the rows of Rₓ.
+    interpolation matrices: out = Rᵧ · x · Rₓᵀ. A flip reverses the rows of Rₓ. Rᵧ goes first, on the
+    rows, where the layout does not matter; one transposing copy then puts the channels first for Rₓ.
     """
-    n, c, height, width = x.shape
+    if channels_last:
+        n, height, width, c = x.shape
+    else:
+        n, c, height, width = x.shape
     b = _np(boxes)
     ry = _interp_matrix(b[:, 0], b[:, 2], size[0], height)
     rx = _interp_matrix(b[:, 1], b[:, 3], size[1], width)
@@ -126,10 +133,14 @@ def resized_crop(x: torch.Tensor, boxes: torch.Tensor, size: tuple[int, int],
         f = _np(flip).astype(bool)
         rx[f] = rx[f, ::-1]
     ry, rx = (torch.from_numpy(m).to(x.device, x.dtype) for m in (ry, rx))
-    y = torch.bmm(x.reshape(n, c * height, width), rx.transpose(1, 2))  # N×(C·H)×W'
-    y = y.view(n, c, height, size[1]).transpose(1, 2).reshape(n, height, c * size[1])
-    y = torch.bmm(ry, y)  # N×H'×(C·W')
-    return y.view(n, size[0], c, size[1]).permute(0, 2, 1, 3).contiguous()
+    if channels_last:
+        y = torch.bmm(ry, x.reshape(n, height, width * c))  # N×H'×(W·C)
+        y = y.view(n, size[0], width, c).permute(0, 3, 1, 2)  # N×C×H'×W (a view)
+    else:
+        y = torch.bmm(ry, x.reshape(n, c, height, width).transpose(1, 2).reshape(n, height, c * width))
+        y = y.view(n, size[0], c, width).transpose(1, 2)
+    y = torch.bmm(y.reshape(n, c * size[0], width), rx.transpose(1, 2))  # N×(C·H')×W'
+    return y.view(n, c, size[0], size[1])
 
 
 def _interp_matrix(start: np.ndarray, length: np.ndarray, out: int, full: int) -> np.ndarray:
@@ -169,28 +180,38 @@ def adjust_saturation(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
 
 
 def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
-    """Rotate the hue by `shift` turns: torchvision's RGB → HSV, then HSV → RGB in the closed form
-    c = v − v·s·clamp(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6, n = 5, 3, 1 (equal to torchvision's
-    six-sector table, fewer full-size temporaries)."""
+    """Rotate the hue by `shift` turns: RGB → HSV as torchvision (hue in sixths of a turn from the
+    largest channel, value v = max, chroma c = max − min), then HSV → RGB in the closed form
+    channel = v − c·clamp(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6, n = 5, 3, 1 (torchvision's six-sector
+    table in one expression, with v·s = c), for the three channels at once."""
     r, g, b = x.unbind(1)
     maxc = torch.maximum(torch.maximum(r, g), b)  # elementwise: faster than a max over the channel dim
-    minc = torch.minimum(torch.minimum(r, g), b)
-    cr = maxc - minc
-    flat = cr == 0
-    cr_div = torch.where(flat, 1.0, cr)
-    rc, gc, bc = (maxc - r) / cr_div, (maxc - g) / cr_div, (maxc - b) / cr_div
-    h6 = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-    h6 = torch.remainder(h6 + 6.0 * shift.view(-1, 1, 1), 6.0)  # hue in sixths of a turn
-    vs = maxc * (cr / torch.where(flat, 1.0, maxc))  # v·s
-    out = []
-    for n in (5.0, 3.0, 1.0):
-        k = torch.remainder(h6 + n, 6.0)
-        out.append(maxc - vs * torch.minimum(k, 4.0 - k).clamp_(0, 1))
-    return torch.stack(out, 1)
+    cr = maxc - torch.minimum(torch.minimum(r, g), b)
+    is_r, is_g = maxc == r, maxc == g
+    # 6h·c: (g − b) where r is largest, (b − r) + 2c where g is, else (r − g) + 4c (in place: fresh
+    # full-size tensors cost page faults, as much as the arithmetic at this size)
+    h6 = torch.where(is_r, g - b, torch.where(is_g, (b - r).add_(cr, alpha=2), (r - g).add_(cr, alpha=4)))
+    h6 = h6.div_(torch.where(cr == 0, 1.0, cr)).add_(6.0 * shift.view(-1, 1, 1))
+    k = (h6.unsqueeze(1) + _HUE_OFFSETS.to(x.device)).remainder_(6.0)  # N×3×H×W
+    f = torch.minimum(k, 4.0 - k, out=k).clamp_(0, 1)
+    return torch.sub(maxc.unsqueeze(1), f.mul_(cr.unsqueeze(1)), out=f)
 
 
-JITTER_OPS = {BRIGHTNESS: adjust_brightness, CONTRAST: adjust_contrast, SATURATION: adjust_saturation,
-              HUE: adjust_hue}
+def jitter_affine(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor | None, c: torch.Tensor | None) -> torch.Tensor:
+    """clamp(a·x + (b·gray(x) + c·mean gray(x)), 0, 1) with per-sample a, b, c (N; None = 0): one pass for
+    brightness (a = f), saturation (a = f, b = 1 − f) and contrast (a = f, c = 1 − f), each sample its
+    own op. A zero term adds an exact 0, so each is the same arithmetic as its adjust_* op; (1, 0, 0) is
+    exactly the identity on [0, 1]."""
+    offset = None
+    if b is not None or c is not None:
+        gray = grayscale(x)
+        if b is not None:
+            offset = gray * b.view(-1, 1, 1, 1)
+        if c is not None:
+            m = gray.mean(dim=(1, 2, 3), keepdim=True) * c.view(-1, 1, 1, 1)
+            offset = m if offset is None else offset.add_(m)
+    y = x * a.view(-1, 1, 1, 1)
+    return (y if offset is None else y.add_(offset)).clamp_(0, 1)
 
 
 def color_jitter(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor,
@@ -200,9 +221,9 @@ def color_jitter(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor,
     skips the others) in the sample's own `order`, with factors `factors[n, op]`, on the samples where
     `apply` is True (all if None).
 
-    Step k applies each op to the samples whose k-th op it is. Brightness, contrast and saturation run
-    on the whole batch with the factor 1 elsewhere (exactly the identity, and cheaper than indexing);
-    the hue rotation (not exactly the identity at 0, and costly) runs on its samples only.
+    Step k applies each sample's k-th op: brightness, contrast and saturation together as one
+    `jitter_affine` pass over the batch (coefficients (1, 0, 0) on the other samples), then the hue
+    rotation (not exactly the identity at 0, and costly) on its samples only.
     """
     n = x.shape[0]
     f, order_np = _np(factors).astype(np.float32), _np(order)
@@ -210,22 +231,30 @@ def color_jitter(x: torch.Tensor, factors: torch.Tensor, order: torch.Tensor,
     act = np.array(active)
     step_of = np.argsort(order_np, axis=1)  # step_of[n, op]: when sample n applies op
     sequence = act[np.argsort(step_of[:, act], axis=1)]  # N×A: the active ops in each sample's order
-    x = x.clone() if HUE in active else x  # then written in place (never the caller's tensor)
+    one, owned = np.float32(1), False  # owned: x is a new tensor (the hue step writes into it)
     for k in range(len(active)):
-        for op in active:
-            chosen = apply & (sequence[:, k] == op)
-            if not chosen.any():
-                continue
-            if op == HUE:
-                idx = torch.from_numpy(np.flatnonzero(chosen)).to(x.device)
-                x.index_copy_(0, idx, adjust_hue(x[idx], torch.from_numpy(f[chosen, HUE]).to(x.device)))
-            else:
-                x = JITTER_OPS[op](x, torch.from_numpy(np.where(chosen, f[:, op], np.float32(1))).to(x.device))
+        op = np.where(apply, sequence[:, k], -1)
+        bright, contrast, sat = op == BRIGHTNESS, op == CONTRAST, op == SATURATION
+        if (bright | contrast | sat).any():
+            a = np.where(bright, f[:, BRIGHTNESS], np.where(contrast, f[:, CONTRAST],
+                                                            np.where(sat, f[:, SATURATION], one)))
+            b = np.where(sat, one - f[:, SATURATION], 0).astype(np.float32) if sat.any() else None
+            c = np.where(contrast, one - f[:, CONTRAST], 0).astype(np.float32) if contrast.any() else None
+            x = jitter_affine(x, *(None if v is None else torch.from_numpy(v).to(x.device) for v in (a, b, c)))
+            owned = True
+        hue = op == HUE
+        if hue.any():
+            if not owned:
+                x, owned = x.clone(), True
+            idx = torch.from_numpy(np.flatnonzero(hue)).to(x.device)
+            x.index_copy_(0, idx, adjust_hue(x[idx], torch.from_numpy(f[hue, HUE]).to(x.device)))
     return x
 
 
 def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor | np.ndarray, kernel_size: int) -> torch.Tensor:
-    """Separable Gaussian blur, one sigma per sample, reflect padding (torchvision's gaussian_blur)."""
+    """Separable Gaussian blur, one sigma per sample, reflect padding (torchvision's gaussian_blur): two
+    1-D grouped convolutions, one group per image channel (a per-sample weighted sum of shifted views
+    measured slower, even with 3 taps)."""
     n, c, height, width = x.shape
     half = (kernel_size - 1) * 0.5
     t = np.linspace(-half, half, kernel_size)
@@ -272,8 +301,8 @@ def augment(images: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> t
     blur, sigma, solar = u[:, 3] < cfg.blur_prob, _span(u[:, 4], *cfg.blur_sigma), u[:, 5] < cfg.solarize_prob
     noise = cfg.noise_std * torch.randn(n, 3, height, width, generator=gen) if cfg.noise_std > 0 else None
 
-    x = images.permute(0, 3, 1, 2).float().div_(255.0)
-    x = resized_crop(x, boxes, (height, width), flip)
+    x = images.float().div_(255.0)  # N×H×W×3, contiguous: the crop puts the channels first
+    x = resized_crop(x, boxes, (height, width), flip, channels_last=True)
     active = tuple(op for op, s in zip(range(4), (cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue))
                    if s > 0)
     if active:
