@@ -231,10 +231,10 @@ def test_dvc_push_then_pull_into_an_empty_cache_gives_identical_files(project, t
                        if p.is_file()}
     before = tracked()
     run(["dvc", "remote", "add", "-d", "store", str(tmp_path / "remote")], project)
-    run(["dvc", "push"], project)
+    run(["dvc", "push", *STAGES], project)
     for d in ("data", "checkpoints", "results", ".dvc/cache"):
         shutil.rmtree(project / d)
-    run(["dvc", "pull"], project)
+    run(["dvc", "pull", *STAGES], project)
     assert tracked() == before
     run(SNAKEMAKE + ["--touch"], project)  # the documented recipe after a pull
     dry = run(SNAKEMAKE + ["-n"], project)
