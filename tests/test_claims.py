@@ -234,3 +234,13 @@ def test_eigen_rows_start_every_run_at_the_untrained_spectrum():
     rows = rc.eigen_rows(spec)
     assert [(r["method"], r["epoch"], r["relative_eigenvalue"]) for r in rows] == [
         ("frossl-views4", 0, 0.75), ("frossl-views4", 0, 0.25), ("frossl-views4", 2, 0.5), ("frossl-views4", 2, 0.5)]
+
+
+def test_a_smaller_batch_scales_the_peak_lr_under_linear_scaling():
+    """A sweep point with another batch size keeps the recipe's per-256 lr (solo-learn's rule), not its run's lr."""
+    from jessl import claims as C
+
+    p = validate({**BASE, "claims": None, "optim": {**BASE["optim"], "lr_scaling": "linear", "lr": 0.4}})
+    run = C.derive(p, "simclr", name="ablation/simclr-batch16", epochs=1, batch_size=16)
+    assert run.pretrain.batch_size == 16 and run.lr == pytest.approx(0.4 * 16 / 256)
+    assert C.derive(p, "simclr", name="x", epochs=1).lr == pytest.approx(0.4 * BASE["pretrain"]["batch_size"] / 256)

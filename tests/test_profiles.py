@@ -324,3 +324,21 @@ def test_stl10_pretrains_on_unlabeled_and_imagenet100_reads_a_folder_at_224():
     assert inet["datasets"]["imagenet100"]["source"] == "folder"
     assert inet["datasets"]["imagenet100"]["image_size"] == 224 and inet["model"]["backbone"] == "resnet18"
     assert inet["pretrain"]["gpus"] == 2  # solo-learn: devices [0, 1] × 128 per device = 256 total
+
+
+@pytest.mark.parametrize("profile", ["cifar10", "stl10"])
+def test_the_claims_plan_at_full_scale(project, profile):
+    """The real profiles' `claims:` (CIFAR-10: duality + ablation; STL-10: FroSSL's convergence) plan their jobs."""
+    (project / "params.yaml").write_text(profiles.render(profile, CONFIG))
+    out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "claims"], project)
+    jobs = planned_jobs(out.stdout + out.stderr)
+    claims = profiles.resolve(profile, CONFIG)["claims"]
+    if "convergence" in claims:
+        c = claims["convergence"]
+        assert jobs["claims_pretrain_kept"] == len(c["frossl_views"]) + len(c["rows"])
+        assert f"results/claims/convergence/frossl-views8/seed0/keep/pct{c['keep_epochs'][0]}.pt" in out.stdout
+    if "duality" in claims:
+        d, a = claims["duality"], claims["ablation"]
+        grid = sum(len(v) for sweep in d["sweeps"].values() for v in sweep.values())
+        assert jobs["claims_pretrain"] >= grid + len(a["batch_sizes"])
+        assert "results/claims/ablation/simclr-batch16/seed0/final.pt" in out.stdout

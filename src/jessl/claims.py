@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
-from .config import AugmentConfig, RunConfig
+from .config import AugmentConfig, RunConfig, scaled_lr
 from .methods import registry
 
 if TYPE_CHECKING:
@@ -59,6 +59,8 @@ def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | 
         update["augment"] = AugmentConfig.model_validate({**base.augment.model_dump(), **augment})
     if warmup_epochs is not None:
         update["optim"] = base.optim.model_copy(update={"warmup_epochs": warmup_epochs})
+    # the peak rate follows the batch size under `lr_scaling: linear` (a recipe's lr is per 256 images)
+    update["lr"] = scaled_lr(update.get("optim", base.optim), batch_size or base.pretrain.batch_size)
     # model_copy does not validate: a round trip through plain data does (types, bounds).
     return RunConfig.model_validate(base.model_copy(update=update).to_params())
 
