@@ -12,7 +12,7 @@ rule spectral:
         figure=report("results/figures/spectral.png", caption="../report/spectral.rst", category="claims"),
     params:
         dataset=CLAIM_DATASET,
-        cfg=P.datasets[CLAIM_DATASET].model_dump(),
+        cfg=P.datasets[CLAIM_DATASET].data_params(),
         augment=P.augment.model_dump(),
         linear=SPECTRAL_LINEAR,
         real=SPECTRAL_REAL,
@@ -60,7 +60,7 @@ rule hsic_infonce:
         figure=report("results/figures/hsic_infonce.png", caption="../report/hsic_infonce.rst", category="claims"),
     params:
         dataset=CLAIM_DATASET,
-        cfg=P.datasets[CLAIM_DATASET].model_dump(),
+        cfg=P.datasets[CLAIM_DATASET].data_params(),
         augment=P.augment.model_dump(),
         checkpoints=hsic_checkpoints(P.seeds[0]),
         batches=HSIC_BATCHES,
