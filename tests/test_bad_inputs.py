@@ -125,7 +125,7 @@ class TestConfig:
             elif src.exists():
                 shutil.copy(src, tmp_path / part)
         dup = "  simclr:\n    hparams: {temperature: 0.1}\n  dcl:"
-        text = (ROOT / "params.yaml").read_text().replace("  dcl:", dup)
+        text = re.sub(r"^  dcl:", dup, (ROOT / "params.yaml").read_text(), count=1, flags=re.M)  # the table row
         (tmp_path / "params.yaml").write_text(text)
         out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=tmp_path,
                              capture_output=True, text=True, env=tool_env(), timeout=300)
