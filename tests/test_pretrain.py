@@ -177,7 +177,6 @@ def test_torchrun_ddp_on_two_cpu_processes(tmp_path, small_betons):
 
 def test_kept_checkpoints_are_the_weights_at_those_epochs_and_survive_a_resume(tmp_path, small_betons, monkeypatch):
     from jessl import checkpoint
-    from jessl import pretrain as loop
 
     run = tiny_run(epochs=4)
     out = tmp_path / "full" / "final.pt"
@@ -189,19 +188,8 @@ def test_kept_checkpoints_are_the_weights_at_those_epochs_and_survive_a_resume(t
     assert not (out.parent / ".keep").exists() and not resume_path(out).exists()
 
     # a run interrupted after epoch 2 (resume state + staged kept checkpoints), then resumed: the same bytes
-    real_epoch, calls = loop._epoch, {"n": 0}
-
-    def interrupted(*args, **kw):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kw)
-
     again = tmp_path / "again" / "final.pt"
-    monkeypatch.setattr(loop, "_epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        pretrain(small_betons[0], again, run, seed=0, threads=1, keep=[25, 50])
-    monkeypatch.setattr(loop, "_epoch", real_epoch)
+    killed_in_epoch_3(monkeypatch, small_betons[0], again, run, keep=[25, 50])
     assert resume_path(again).exists() and not checkpoint.kept_path(again, 25).exists()
     summary = pretrain(small_betons[0], again, run, seed=0, threads=1, keep=[25, 50])
     assert summary["resumed_from_epoch"] == 2
@@ -327,24 +315,12 @@ def test_online_probe_learns_is_logged_per_epoch_and_leaves_the_backbone_as_it_w
 
 
 def test_online_probe_resumes_to_the_same_final_checkpoint(tmp_path, small_betons, monkeypatch):
-    from jessl import pretrain as loop
 
     run = tiny_run(epochs=3, online_probe=True)
     ref = tmp_path / "ref" / "final.pt"
     pretrain(small_betons[0], ref, run, seed=0, threads=1)
-    real_epoch, calls = loop._epoch, {"n": 0}
-
-    def interrupted(*args, **kw):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kw)
-
     out = tmp_path / "again" / "final.pt"
-    monkeypatch.setattr(loop, "_epoch", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        pretrain(small_betons[0], out, run, seed=0, threads=1)
-    monkeypatch.setattr(loop, "_epoch", real_epoch)
+    killed_in_epoch_3(monkeypatch, small_betons[0], out, run)
     assert "probe" in torch.load(resume_path(out), weights_only=True)
     summary = pretrain(small_betons[0], out, run, seed=0, threads=1)
     assert summary["resumed_from_epoch"] == 2 and len(summary["online_probe"]) == 3
@@ -363,3 +339,21 @@ def test_gpu_speedups_are_resources_not_applied_on_the_cpu(tmp_path, small_beton
     assert b["s_per_epoch"] > 0 and b["images_per_s"] > 0
     assert (tmp_path / "a" / "final.pt").read_bytes() == (tmp_path / "b" / "final.pt").read_bytes()
     assert a["loss_history"] == b["loss_history"]
+
+
+def killed_in_epoch_3(monkeypatch, beton, out, run, **kw) -> None:
+    """Run `pretrain` and kill it (KeyboardInterrupt) as its third epoch starts: epochs 1-2 are saved."""
+    from jessl import pretrain as loop
+
+    real_epoch, calls = loop._epoch, {"n": 0}
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "_epoch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pretrain(beton, out, run, seed=0, threads=1, **kw)
+    monkeypatch.setattr(loop, "_epoch", real_epoch)
