@@ -225,6 +225,11 @@ def test_claims_target_plans_one_job_per_point(tmp_path):
         # claims 1 and 4 (claims_theory.smk): the spectral table, SSL-HSIC with and without a target, their table
         "spectral": 1, "hsic_pretrain": 2, "hsic_infonce": 1}
     assert "results/claims/duality/simclr-temperature0.1/seed0/final.pt" in out.stdout
+    import re
+
+    report_job = re.search(r"rule claims_report:\n\s+input: (.*)", out.stdout)[1].split(", ")
+    assert report_job == [f"results/claims/{c}.md" for c in ("spectral", "duality", "convergence", "hsic_infonce",
+                                                             "ablation")]  # claims.md reads the papers' 1 … 5
     # (that `all` plans no claim job is test_profiles' exact job count of the embedded profile)
 
 
@@ -244,3 +249,52 @@ def test_a_smaller_batch_scales_the_peak_lr_under_linear_scaling():
     run = C.derive(p, "simclr", name="ablation/simclr-batch16", epochs=1, batch_size=16)
     assert run.pretrain.batch_size == 16 and run.lr == pytest.approx(0.4 * 16 / 256)
     assert C.derive(p, "simclr", name="x", epochs=1).lr == pytest.approx(0.4 * BASE["pretrain"]["batch_size"] / 256)
+
+
+def spectral_rows(gap=1e-14, angle=1e-8, agree=(93.0, 92.0), disagree=(70.0, 68.0)):
+    rows = [{"part": "a_linear", "criterion": f"{c} (x)", "graph": "augmentation", "k": 3, "rel_gap": gap,
+             "max_angle_deg": angle} for c in ("local", "global")]
+    rows.append({"part": "b_digits", "criterion": "raw pixels (no embedding)", "graph": "-", "k": 64,
+                 "linear_top1": 96.0})
+    for graph, acc in zip(("augmentation", "same_class", "random", "other_class"), (*agree, *disagree)):
+        rows.append({"part": "b_digits", "criterion": "local (x)", "graph": graph, "k": 16, "linear_top1": acc})
+    return rows
+
+
+@pytest.mark.parametrize("kw, needles", [
+    ({}, ["gap of 1.0e-14", ": reproduced", "92.00–93.00 %", "68.00–70.00 %", "every label-agreeing graph beat"]),
+    ({"gap": 2e-3}, ["NOT reproduced"]),
+    ({"angle": 0.5}, ["NOT reproduced"]),
+    ({"agree": (93.0, 69.0)}, ["did NOT all beat"]),
+])
+def test_spectral_finding_is_computed_from_the_rows(kw, needles):
+    text = rc.spectral_finding(spectral_rows(**kw))
+    assert all(n in text for n in needles), text
+
+
+def hsic_rows(method, nce, obj, zy):
+    from jessl.analysis.hsic_infonce import correlations
+
+    rows = [{"method": method, "epoch": e, "infonce": a, "ssl_hsic": b, "hsic_zy": c}
+            for e, (a, b, c) in enumerate(zip(nce, obj, zy))]
+    return [{**r, **correlations(rows)} for r in rows]
+
+
+def test_hsic_summary_and_finding():
+    rows = (hsic_rows("ssl_hsic_notarget", [5.5, 5.4, 5.3, 5.2], [-0.90, -0.95, -0.99, -1.0], [1.0, 1.02, 1.05, 1.06])
+            + hsic_rows("ssl_hsic", [5.5, 5.2, 5.3, 5.1], [-0.9, -0.8, -0.95, -0.85], [1.0, 1.07, 1.05, 1.1]))
+    summary = rc.hsic_summary(rows)
+    assert [(s["method"], s["checkpoints"], s["infonce_first"], s["infonce_last"]) for s in summary] == [
+        ("ssl_hsic_notarget", 4, 5.5, 5.2), ("ssl_hsic", 4, 5.5, 5.1)]
+    assert summary[0]["pearson_ssl_hsic"] > 0.8 and summary[1]["pearson_ssl_hsic"] < 0.8
+    text = rc.hsic_finding(summary)
+    # one run's full objective does not follow InfoNCE: not "together"; both dependence terms do
+    assert "full objective: Pearson 0.9" in text and text.count("did NOT move together") == 1
+    assert "−HSIC(Z, Y): Pearson" in text and text.endswith("the part the two share.")
+    flat = rc.hsic_summary(hsic_rows("ssl_hsic", [5.0] * 4, [-1.0] * 4, [1.0] * 4))  # NaN correlations
+    assert rc.hsic_finding(flat).count("did NOT move together") == 2
+
+
+def test_markdown_table_keeps_tiny_numbers_readable():
+    table = rc.markdown_table([{"a": 2.5e-15, "b": 0.0, "c": 95.555, "d": None}], ["a", "b", "c", "d"])
+    assert table.splitlines()[-1] == "| 2.5e-15 | 0.00 | 95.56 |  |"

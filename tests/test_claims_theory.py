@@ -94,7 +94,8 @@ def _rows(path):
 
 def test_spectral_stage_tiny(tmp_path):
     cfg = DatasetConfig(classes=[0, 1, 2])
-    out = {"table_csv": tmp_path / "spectral.csv", "figure": tmp_path / "spectral.png"}
+    out = {"table_csv": tmp_path / "spectral.csv", "figure": tmp_path / "spectral.png",
+           "fragment": tmp_path / "claims" / "spectral.md"}
     kw = {"dataset": "digits", "cfg": cfg, "augment": AugmentConfig().model_dump(),
           "linear": TINY, "real": {"k": 4, "probe_c": 1.0, "ridge": 1e-6}, "seed": 0, "threads": 1}
     stages.spectral_claim(**kw, **out)
@@ -105,8 +106,11 @@ def test_spectral_stage_tiny(tmp_path):
     for p in out.values():
         rec = provenance.read_record(p)
         assert rec["stage"] == "claims_theory" and any(v["raw"] for v in rec["inputs"].values())
+    section = out["fragment"].read_text()
+    assert section.startswith("## Claim 1: ") and "reproduced" in section and "![spectral](spectral.png)" in section
     first = out["table_csv"].read_bytes()
-    stages.spectral_claim(**kw, table_csv=tmp_path / "again.csv", figure=tmp_path / "again.png")
+    stages.spectral_claim(**kw, table_csv=tmp_path / "again.csv", figure=tmp_path / "again.png",
+                          fragment=tmp_path / "again.md")
     assert (tmp_path / "again.csv").read_bytes() == first  # deterministic on CPU
 
 
@@ -120,7 +124,8 @@ def test_hsic_infonce_stage_tiny(tmp_path, small_betons):
     kept = [tmp_path / "run" / "keep" / f"pct{q}.pt" for q in (0, 50)]
     for ck in [*kept, final]:  # the pipeline's pretrain stage writes these; the audit needs them
         provenance.write_record(ck, stage="pretrain", inputs=[small_betons[0]])
-    out = {"table_csv": tmp_path / "hsic_infonce.csv", "figure": tmp_path / "hsic_infonce.png"}
+    out = {"table_csv": tmp_path / "hsic_infonce.csv", "figure": tmp_path / "hsic_infonce.png",
+           "fragment": tmp_path / "hsic_infonce.md"}
     stages.hsic_infonce(dataset="digits", cfg=DatasetConfig(), augment=p.augment.model_dump(),
                         checkpoints={"ssl_hsic_notarget": [str(c) for c in [*kept, final]]},
                         batches={"batch_size": 32, "num_batches": 1},
@@ -134,3 +139,6 @@ def test_hsic_infonce_stage_tiny(tmp_path, small_betons):
     assert out["figure"].stat().st_size > 0
     inputs = provenance.read_record(out["table_csv"])["inputs"]
     assert sum(not v["raw"] for k, v in inputs.items() if k.endswith(".pt")) == 3
+    section = out["fragment"].read_text()
+    assert section.startswith("## Claim 4: ")
+    assert f"| ssl_hsic_notarget | 3 | {float(rows[0]['infonce']):.2f} |" in section

@@ -246,8 +246,10 @@ def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], 
 
 
 def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], linear: dict[str, Any],
-                   real: dict[str, Any], seed: int, threads: int, table_csv: str | Path, figure: str | Path) -> None:
-    """Claim 1 (Balestriero & LeCun 2022) → results/spectral.csv and figures/spectral.png: (a) the linear
+                   real: dict[str, Any], seed: int, threads: int, table_csv: str | Path, figure: str | Path,
+                   fragment: str | Path) -> None:
+    """Claim 1 (Balestriero & LeCun 2022) → results/spectral.csv, figures/spectral.png and its section of
+    results/claims.md (`fragment`): (a) the linear
     regime on a toy problem (`linear`: samples, dim, k, views, beta, lr, max_steps), (b) the closed forms on
     the raw pixels of `dataset` with graphs from the pipeline's `augment` or from label pairings (`real`:
     k, probe_c, ridge)."""
@@ -258,6 +260,7 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
     from .config import AugmentConfig
     from .data import augment as aug
     from .data import sources
+    from .report import claims as rc
     from .report import theory_figures
     from .report.tables import write_csv
 
@@ -278,10 +281,12 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
                                seed=seed, **real)
     write_text(table_csv, write_csv(rows, sc.COLUMNS))
     theory_figures.spectral(rows, figure)
+    _claim_md(fragment, "Claim 1: SSL optima are spectral embeddings (Balestriero & LeCun 2022)",
+              rc.spectral_finding(rows), rc.markdown_table(rows, sc.COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real}
     metrics = {f"{r['part']}/{r['criterion'].split(' (')[0]}/{r['graph']}/{k}": r[k] for r in rows
                for k in ("rel_gap", "max_angle_deg", "linear_top1") if k in r}
-    for out in (table_csv, figure):
+    for out in (table_csv, figure, fragment):
         provenance.write_record(out, stage="claims_theory", inputs=[], raw_inputs=sources.raw_files(cfg),
                                 params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
                                 env=provenance.environment("cpu", threads))
@@ -290,8 +295,9 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
 
 def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], checkpoints: dict[str, list[str]],
                  batches: dict[str, Any], objective: dict[str, Any], seed: int, threads: int,
-                 table_csv: str | Path, figure: str | Path) -> None:
-    """Claim 4 (Li et al. 2021) → results/hsic_infonce.csv and figures/hsic_infonce.png: InfoNCE and the
+                 table_csv: str | Path, figure: str | Path, fragment: str | Path) -> None:
+    """Claim 4 (Li et al. 2021) → results/hsic_infonce.csv, figures/hsic_infonce.png and its section of
+    results/claims.md (`fragment`): InfoNCE and the
     SSL-HSIC objective of every checkpoint of each run (`checkpoints`: run → its kept and final checkpoints)
     on the same fixed batches of views of the test split of `dataset` (`batches`: batch_size, num_batches;
     `objective`: temperature, gamma, scale)."""
@@ -302,6 +308,7 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     from .analysis import hsic_infonce as hi
     from .config import AugmentConfig
     from .data import sources
+    from .report import claims as rc
     from .report import theory_figures
     from .report.tables import write_csv
 
@@ -319,11 +326,14 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
         rows += [{**r, **corr} for r in sorted(mine, key=lambda r: r["epoch"])]
     write_text(table_csv, write_csv(rows, hi.COLUMNS))
     theory_figures.hsic_infonce(rows, figure)
+    summary = rc.hsic_summary(rows)
+    _claim_md(fragment, "Claim 4: SSL-HSIC and InfoNCE move together (Li et al. 2021)", rc.hsic_finding(summary),
+              rc.markdown_table(summary, rc.HSIC_SUMMARY_COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "batches": batches,
               "objective": objective}
     metrics = {f"{r['method']}/{k}": r[k] for r in rows for k in r if k.startswith(("pearson", "spearman"))}
     inputs = [p for paths in checkpoints.values() for p in paths]
-    for out in (table_csv, figure):
+    for out in (table_csv, figure, fragment):
         provenance.write_record(out, stage="claims_theory", inputs=inputs, raw_inputs=sources.raw_files(cfg),
                                 params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
                                 env=provenance.environment("cpu", threads))
@@ -456,24 +466,11 @@ def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str
     log.info("wrote %s: %s", table_csv, finding)
 
 
-def claims_report(*, fragments: list[str | Path], extra: list[str | Path], out: str | Path) -> None:
-    """`results/claims.md`: each claim's fragment, then the other claims' outputs (`extra`: a .md verbatim, a
-    .csv as a table, a figure as a link), in the order given."""
-    import csv
-
-    from .report.claims import markdown_table, relative
-
+def claims_report(*, fragments: list[str | Path], out: str | Path) -> None:
+    """`results/claims.md`: each claim's section (its finding, table and figure links), in the order given."""
     t0 = time.perf_counter()
     parts = ["# Claims", "Each section: what the claim's run showed here (computed from the numbers), its table "
              "and figures. `snakemake --cores all claims` rebuilds every number."]
     parts += [Path(f).read_text().strip() for f in fragments]
-    for f in map(Path, extra):
-        if f.suffix == ".md":
-            parts.append(f.read_text().strip())
-        elif f.suffix == ".csv":
-            rows = list(csv.DictReader(f.read_text().splitlines()))
-            parts.append(f"`{relative(f, Path(out).parent)}`\n\n" + markdown_table(rows, list(rows[0]) if rows else []))
-        elif f.suffix in (".png", ".svg"):
-            parts.append(f"![{f.stem}]({relative(f, Path(out).parent)})")
     write_text(out, "\n\n".join(parts) + "\n")
-    _record_all([out], [*fragments, *extra], {}, t0)
+    _record_all([out], list(fragments), {}, t0)

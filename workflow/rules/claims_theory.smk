@@ -10,6 +10,7 @@ rule spectral:
     output:
         csv=report("results/spectral.csv", caption="../report/spectral.rst", category="claims"),
         figure=report("results/figures/spectral.png", caption="../report/spectral.rst", category="claims"),
+        fragment="results/claims/spectral.md",
     params:
         dataset=CLAIM_DATASET,
         cfg=P.datasets[CLAIM_DATASET].data_params(),
@@ -58,6 +59,7 @@ rule hsic_infonce:
     output:
         csv=report("results/hsic_infonce.csv", caption="../report/hsic_infonce.rst", category="claims"),
         figure=report("results/figures/hsic_infonce.png", caption="../report/hsic_infonce.rst", category="claims"),
+        fragment="results/claims/hsic_infonce.md",
     params:
         dataset=CLAIM_DATASET,
         cfg=P.datasets[CLAIM_DATASET].data_params(),
@@ -78,7 +80,7 @@ rule hsic_infonce:
 
 
 rule claims_theory:
-    """Claims 1 and 4: results/spectral.csv, results/hsic_infonce.csv and their figures."""
+    """Claims 1 and 4: results/spectral.csv, results/hsic_infonce.csv, their figures and claims.md sections."""
     input:
         rules.spectral.output,
         rules.hsic_infonce.output if HSIC_METHODS else [],

@@ -16,5 +16,4 @@ elif sm.rule == "claims_ablation":
     main(sm.log[0], claims_ablation, outputs=o, metrics_files=list(sm.input.metrics),
          transfer_files=list(sm.input.transfer), full=p.full, target=p.target, table_csv=o.csv, fragment=o.fragment)
 else:
-    main(sm.log[0], claims_report, outputs=o, fragments=list(sm.input.fragments), extra=list(sm.input.extra),
-         out=o.md)
+    main(sm.log[0], claims_report, outputs=o, fragments=list(sm.input.fragments), out=o.md)

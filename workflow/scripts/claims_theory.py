@@ -6,7 +6,7 @@ from jessl.stages import hsic_infonce, main, spectral_claim
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 common = {"outputs": sm.output, "dataset": sm.params.dataset, "cfg": DatasetConfig.model_validate(sm.params.cfg),
           "augment": dict(sm.params.augment), "seed": int(sm.params.seed), "threads": sm.threads,
-          "table_csv": sm.output.csv, "figure": sm.output.figure}
+          "table_csv": sm.output.csv, "figure": sm.output.figure, "fragment": sm.output.fragment}
 if sm.rule == "spectral":
     main(sm.log[0], spectral_claim, linear=dict(sm.params.linear), real=dict(sm.params.real), **common)
 else:
