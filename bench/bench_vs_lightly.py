@@ -57,9 +57,9 @@ def lightly_transform(run, size: int):
     from lightly.transforms import SimCLRTransform
 
     a = run.augment
-    return SimCLRTransform(input_size=size, min_scale=a.crop_scale[0], cj_prob=1.0, cj_strength=1.0,
-                           cj_bright=a.brightness, cj_contrast=a.contrast, cj_sat=0.0, cj_hue=0.0,
-                           random_gray_scale=0.0, gaussian_blur=0.0, hf_prob=0.5 if getattr(a, "flip", False) else 0.0,
+    return SimCLRTransform(input_size=size, min_scale=a.crop_scale[0], cj_prob=a.color_jitter_prob, cj_strength=1.0,
+                           cj_bright=a.brightness, cj_contrast=a.contrast, cj_sat=a.saturation, cj_hue=a.hue,
+                           random_gray_scale=a.grayscale_prob, gaussian_blur=a.blur_prob, hf_prob=a.flip_prob,
                            normalize={"mean": [0.5] * 3, "std": [0.25] * 3})
 
 
@@ -72,7 +72,7 @@ def train_lightly(run, train, size: int, seed: int, threads: int) -> tuple[float
     pre, o = run.pretrain, run.optim
     model = Encoder(run.model.backbone, run.model.projector)
     criterion = NTXentLoss(temperature=run.hparams.get("temperature", 0.5))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=o.weight_decay)
     loader = torch.utils.data.DataLoader(PILDataset(train.images, train.labels, lightly_transform(run, size)),
                                          batch_size=pre.batch_size, shuffle=True, drop_last=True,
                                          num_workers=threads)
@@ -83,7 +83,8 @@ def train_lightly(run, train, size: int, seed: int, threads: int) -> tuple[float
     for epoch in range(pre.epochs):
         for i, ((x0, x1), _) in enumerate(loader):
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(epoch * steps + i, total, warmup, o.lr)
+                group["lr"] = lr_at(epoch * steps + i, total=total, warmup=warmup, peak=run.lr,
+                                    start=o.warmup_start_lr, end=o.min_lr)  # jessl's schedule
             loss = criterion(model(x0), model(x1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -149,7 +150,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         main_res = compare(run, splits["train"], splits["test"], ds.image_size, args.reps, args.threads,
                            params.evaluate, Path(d))
-        r18 = DatasetConfig(**{**ds.model_dump(), "image_size": 32})
+        r18 = DatasetConfig(**{**ds.model_dump(exclude_none=True), "image_size": 32})
         small = sources.load(r18)["train"]
         small = sources.ArrayDataset(small.images[: args.r18_images], small.labels[: args.r18_images])
         run18 = run.model_copy(update={
