@@ -2,6 +2,7 @@
 evaluations, one sweep point end to end at a tiny size, and the planned jobs of the `claims` target."""
 
 import json
+import re
 import shutil
 import sys
 
@@ -207,8 +208,6 @@ def test_one_sweep_point_end_to_end(tmp_path, small_betons, monkeypatch):
 
 
 def planned(text: str) -> dict[str, int]:
-    import re
-
     table = text[text.index("Job stats:"):]
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
 
@@ -225,8 +224,6 @@ def test_claims_target_plans_one_job_per_point(tmp_path):
         # claims 1 and 4 (claims_theory.smk): the spectral table, SSL-HSIC with and without a target, their table
         "spectral": 1, "hsic_pretrain": 2, "hsic_infonce": 1}
     assert "results/claims/duality/simclr-temperature0.1/seed0/final.pt" in out.stdout
-    import re
-
     report_job = re.search(r"rule claims_report:\n\s+input: (.*)", out.stdout)[1].split(", ")
     assert report_job == [f"results/claims/{c}.md" for c in ("spectral", "duality", "convergence", "hsic_infonce",
                                                              "ablation")]  # claims.md reads the papers' 1 … 5

@@ -107,7 +107,7 @@ def test_spectral_stage_tiny(tmp_path):
         rec = provenance.read_record(p)
         assert rec["stage"] == "claims_theory" and any(v["raw"] for v in rec["inputs"].values())
     section = out["fragment"].read_text()
-    assert section.startswith("## Claim 1: ") and "reproduced" in section and "![spectral](spectral.png)" in section
+    assert section.startswith("## Claim 1: ") and ": reproduced" in section and "![spectral](spectral.png)" in section
     first = out["table_csv"].read_bytes()
     stages.spectral_claim(**kw, table_csv=tmp_path / "again.csv", figure=tmp_path / "again.png",
                           fragment=tmp_path / "again.md")
