@@ -92,7 +92,7 @@ def test_evaluation_never_changes_the_backbone_and_fits_on_the_train_split_only(
     shifted = trained_checkpoint.parent / "test_shifted.beton"
     beton.write_beton(sources.ArrayDataset(test_images, test_labels + 100), shifted)
     cfg = EvaluateConfig(few_shot_repeats=2, label_fractions=[10])
-    metrics, spectrum = evaluation.evaluate(small_betons[0], shifted, trained_checkpoint, cfg, spectrum=True)
+    metrics, _, spectrum = evaluation.evaluate(small_betons[0], shifted, trained_checkpoint, cfg, spectrum=True)
     after = seen["backbone"].state_dict()
     assert all(torch.equal(after[k], v) for k, v in seen["before"].items())  # bit-identical, BN stats included
     train_labels = beton.read_all(small_betons[0])[1]

@@ -124,14 +124,16 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     check_pair(train_beton, test_beton)  # one dataset's two splits, never a mix of runs
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None,
-                                 online="source" not in (tags or {}))  # a transfer target has other classes
+    metrics, scores, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch,
+                                         spectrum_out is not None,
+                                         online="source" not in (tags or {}))  # a transfer: other classes
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
-             "metrics": metrics}
+             "metrics": metrics, "per_image": scores}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])
     outputs = [(out, entry, metrics)]
     if spectrum_out is not None:
-        outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k != "metrics"}, **spectrum}, None))
+        outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k not in ("metrics", "per_image")},
+                                       **spectrum}, None))
     for path, content, m in outputs:
         write_json(path, content)
         provenance.write_record(path, stage="evaluate", inputs=inputs, params=cfg.model_dump(), seed=seed,

@@ -11,6 +11,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from ..evaluate import per_image as _per_image
+
 COLUMNS = [
     "dataset", "method", "loss", "linear_top1", "fewshot_top1", "knn_top1", "rankme", "epochs", "seed", "n_seeds",
 ]
@@ -47,6 +51,37 @@ def _metric(e: dict[str, Any], m: str) -> float:
             f"and rerun snakemake"
         )
     return float(value)
+
+
+def per_image(e: dict[str, Any], probe: str) -> np.ndarray:
+    """One evaluation entry's per-test-image scores in [0, 1] for `probe` (`linear_top1`, `fewshot_top1` or
+    `knn_top1`), in the test split's order (format: `jessl.evaluate.per_image`)."""
+    where = f"{e['path']}: " if e.get("path") else ""
+    run = f"{e.get('dataset')}/{e.get('method')}/seed{e.get('seed')}"
+    stored = (e.get("per_image") or {}).get(probe)
+    if stored is None:
+        raise MetricError(f"{where}{run} has no per-image {probe} scores (written by an older jessl?); delete the "
+                          f"file and rerun snakemake")
+    try:
+        scores = _per_image.decode(stored)
+    except (KeyError, TypeError, ValueError) as err:
+        raise MetricError(f"{where}{run}: unreadable per-image {probe} scores ({err}); delete the file and rerun "
+                          f"snakemake") from None
+    n = (e.get("per_image") or {}).get("n")
+    if len(scores) != n:
+        raise MetricError(f"{where}{run}: {len(scores)} per-image {probe} scores for n = {n} test images; delete "
+                          f"the file and rerun snakemake")
+    return scores
+
+
+def per_image_matrix(entries: list[dict[str, Any]], probe: str) -> np.ndarray:
+    """(n_seeds, n_images) per-image scores of one row's entries (sorted by seed), refused unless every entry
+    scored the same number of test images."""
+    rows = [per_image(e, probe) for e in sorted(entries, key=lambda e: e["seed"])]
+    if len({len(r) for r in rows}) > 1:
+        raise MetricError(f"{entries[0].get('dataset')}/{entries[0].get('method')}: its seeds scored different "
+                          f"numbers of test images ({sorted({len(r) for r in rows})}); rerun its evaluations")
+    return np.stack(rows)
 
 
 def build_rows(entries: list[dict[str, Any]], order: list[str] | None = None) -> list[dict[str, Any]]:
