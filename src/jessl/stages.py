@@ -143,27 +143,17 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     return entry
 
 
-def evaluate_kept(*, checkpoints: list[str | Path], outs: list[str | Path], spectrum_outs: list[str | Path],
-                  infos: list[dict[str, Any]], **common: Any) -> None:
-    """`evaluate` for each checkpoint kept during one run (one job: the imports and the data load once)."""
-    for ck, out, spec, info in zip(checkpoints, outs, spectrum_outs, infos, strict=True):
-        evaluate(checkpoint=ck, out=out, spectrum_out=spec, **info, **common)
-
-
 def report(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
            summary_json: str | Path) -> None:
     """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`)."""
     from .report import tables
 
     t0 = time.perf_counter()
-    entries = tables.read_metrics(metrics_files)
-    rows = tables.build_rows(entries, order)
+    rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.to_csv(rows))
     write_text(table_md, tables.to_markdown(rows))
-    write_json(summary_json, {f"{r['dataset']}/{r['method']}": {k: r[k] for k in tables.METRICS} for r in rows})
-    for out in (table_csv, table_md, summary_json):
-        provenance.write_record(out, stage="report", inputs=metrics_files, params={"order": order},
-                                wall_time_s=time.perf_counter() - t0)
+    write_json(summary_json, tables.summary(rows))
+    _record_all([table_csv, table_md, summary_json], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
@@ -203,7 +193,7 @@ def transfer_table(*, metrics_files: list[str | Path], order: list[str], table_c
     rows = tables.transfer_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.transfer_csv(rows))
     write_text(table_md, tables.transfer_markdown(rows))
-    write_json(summary_json, {r["method"]: {k: v for k, v in r.items() if k.endswith("_top1")} for r in rows})
+    write_json(summary_json, tables.transfer_summary(rows))
     fig.transfer_bars(rows, figure)
     _record_all([table_csv, table_md, summary_json, figure], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
@@ -237,12 +227,7 @@ def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], 
     final = tables.read_metrics(final_files)
     rows = tables.convergence_rows(tables.read_metrics(kept_files), final, order)
     write_text(table_csv, tables.convergence_csv(rows))
-    untrained: dict[str, dict[str, list[float]]] = {}
-    for e in final:
-        if e["method"] == "random_init":
-            for key in ("linear_top1", "fewshot_top1", "knn_top1"):
-                untrained.setdefault(e["dataset"], {}).setdefault(key, []).append(e["metrics"][key])
-    fig.convergence(rows, figure, {d: {k: sum(v) / len(v) for k, v in ks.items()} for d, ks in untrained.items()})
+    fig.convergence(rows, figure, tables.untrained(final))
     _record_all([table_csv, figure], [*kept_files, *final_files], {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
@@ -378,12 +363,12 @@ def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), 
 
 # --- claims (workflow/rules/claims.smk): sweeps of table1 rows → one table or figure per paper's claim ------
 
-def evaluate_many(*, jobs: list[dict[str, Any]], cfg: EvaluateConfig, threads: int,
-                  expected_arch: str | None = None) -> None:
-    """`evaluate` for each of `jobs` (its keyword arguments) in one process: the imports and the compiled
-    loaders once per claim, not once per point (the probes are a few seconds each, the start-up as much)."""
+def evaluate_many(*, jobs: list[dict[str, Any]], **common: Any) -> None:
+    """`evaluate` for each of `jobs` (its own keyword arguments; `common` the shared ones) in one process: the
+    imports and the data load once per job list (the checkpoints kept during a run, a claim's points), not once
+    per evaluation (the probes are a few seconds each, the start-up as much)."""
     for job in jobs:
-        evaluate(cfg=cfg, threads=threads, expected_arch=expected_arch, **job)
+        evaluate(**common, **job)
 
 
 def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: list[str | Path] = ()) -> None:

@@ -161,6 +161,20 @@ def prob_greater(a: np.ndarray, b: np.ndarray, confidence: float = 0.95, seed: i
                     min(x.shape[0], y.shape[0]), x.shape[1])
 
 
+def seed_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Mean of one number per seed (a RankMe, a dimension count) with its t-interval over the seeds
+    (Student's t, n − 1 degrees of freedom, `scipy.stats.t`); one seed: no interval (low = high = mean)."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) == 0 or not np.isfinite(v).all():
+        raise ValueError(f"need one finite value per seed, got {values!r}")
+    mean = float(v.mean())
+    if len(v) == 1:
+        return Interval(mean, mean, mean, "1 seed: no interval", 1, 0)
+    sem = float(v.std(ddof=1) / np.sqrt(len(v)))
+    low, high = (mean, mean) if sem == 0 else sps.t.interval(confidence, len(v) - 1, loc=mean, scale=sem)
+    return Interval(mean, float(low), float(high), f"{confidence:.0%} t-interval over {len(v)} seeds", len(v), 0)
+
+
 def beats(p: Interval) -> bool:
     """A beats B when P(A > B)'s interval lies above 0.5 (Bouthillier et al. 2021)."""
     return p.low > 0.5
