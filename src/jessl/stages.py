@@ -109,6 +109,20 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
+def pretrain_seeds(*, seeds: list[int], outs: list[str | Path], kept: list[str | Path], keep: list[int] | None = None,
+                   **common: Any) -> None:
+    """`pretrain` for each seed (its final checkpoint `outs[i]`, its kept ones among `kept`) in one process:
+    the imports and FFCV's compile once per run, not once per seed."""
+    from .checkpoint import kept_path
+
+    keep = list(keep or [])
+    mine = [[kept_path(out, q) for q in keep] for out in outs]
+    if sorted(map(str, (k for ks in mine for k in ks))) != sorted(map(str, kept)):
+        raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
+    for seed, out, ks in zip(seeds, outs, mine, strict=True):
+        pretrain(seed=seed, out=out, kept=ks, keep=keep, **common)
+
+
 def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
              checkpoint: str | Path | None, cfg: EvaluateConfig, out: str | Path, threads: int,
              expected_arch: str | None = None, epochs: int = 0, loss: str | None = None,
@@ -144,15 +158,16 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
 
 
 def report(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
-           summary_json: str | Path) -> None:
-    """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`)."""
+           summary_json: str | Path, params_id: str | None = None, seeds: list[int] | None = None) -> None:
+    """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`; `params_id`, the
+    identity of the params behind it, and `seeds` go to its `meta` for `jessl compare`)."""
     from .report import tables
 
     t0 = time.perf_counter()
     rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.to_csv(rows))
     write_text(table_md, tables.to_markdown(rows))
-    write_json(summary_json, tables.summary(rows))
+    write_json(summary_json, tables.summary(rows, params_id, seeds))
     _record_all([table_csv, table_md, summary_json], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 

@@ -9,27 +9,29 @@ KEPT_EVALUATIONS = expand(
 
 
 rule evaluate:
-    """Frozen backbone (or raw pixels) → linear, few-label, k-NN top-1, RankMe; spectrum of features/projections."""
+    """Frozen backbone (or raw pixels) → linear, few-label, k-NN top-1 (with per-image scores), RankMe; spectrum of
+    features/projections. Every seed of a row in one job (the imports once)."""
     input:
         unpack(evaluate_inputs),
     output:
-        metrics="results/eval/{dataset}/{method}/seed{seed}/metrics.json",
-        spectrum="results/eval/{dataset}/{method}/seed{seed}/spectrum.json",
+        metrics=expand("results/eval/{{dataset}}/{{method}}/seed{seed}/metrics.json", seed=P.seeds),
+        spectrum=expand("results/eval/{{dataset}}/{{method}}/seed{seed}/spectrum.json", seed=P.seeds),
     wildcard_constraints:
         dataset="|".join(TABLE),
     params:
         cfg=P.evaluate.model_dump(),
         arch=lambda wc: P.backbone(wc.method),
         info=lambda wc: run_info(wc.method),
+        seeds=P.seeds,
     conda:
         "../../envs/jessl.yaml"
     log:
-        "logs/evaluate/{dataset}/{method}/seed{seed}.log",
+        "logs/evaluate/{dataset}/{method}.log",
     benchmark:
-        "logs/benchmarks/evaluate/{dataset}/{method}/seed{seed}.tsv",
+        "logs/benchmarks/evaluate/{dataset}/{method}.tsv",
     threads: 1
     script:
-        "../scripts/evaluate.py"
+        "../scripts/evaluate_row.py"
 
 
 rule evaluate_kept:

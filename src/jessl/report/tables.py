@@ -185,9 +185,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return write_csv(rows, COLUMNS)
 
 
-def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """`results/summary.json` (a DVC metric): every numeric cell per `dataset/method`, and per
-    `dataset/baseline/probe` the methods that beat that baseline (P's lower bound above 0.5)."""
+def summary(rows: list[dict[str, Any]], params_id: str | None = None, seeds: list[int] | None = None) -> dict[str, Any]:
+    """`results/summary.json` (a DVC metric): every numeric cell per `dataset/method`; per
+    `dataset/baseline/probe` the methods that beat that baseline (P's lower bound above 0.5); and `meta`, what
+    `jessl compare` checks before comparing (the params identity, the datasets, the seeds)."""
     out: dict[str, Any] = {f"{r['dataset']}/{r['method']}": {k: r[k] for k in COLUMNS if k in r
                                                              and isinstance(r[k], int | float)
                                                              and k not in ("epochs", "n_seeds")}
@@ -195,6 +196,8 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out["beats"] = {f"{r['dataset']}/{b}/{PROBE_NAMES[k]}": [x["method"] for x in rows if x["dataset"] == r["dataset"]
                                                              and f"{b} ({PROBE_NAMES[k]})" in x.get("beats", "")]
                     for r in rows if r["method"] in BASELINES for b in [r["method"]] for k in COMPARED}
+    out["meta"] = {"params": params_id, "datasets": sorted({r["dataset"] for r in rows}), "seeds": seeds,
+                   "interval": "95 %, bootstrap over seeds x test images (scipy.stats.bootstrap, percentile)"}
     return out
 
 
