@@ -40,7 +40,8 @@ def test_a_rebuild_within_the_noise_is_reproduced():
     reported = summary()
     rebuilt = summary(seeds=(3, 4, 5), shift={("simclr", "linear_top1"): 0.4, ("vicreg", "knn_top1"): -0.5})
     checks = compare(reported, rebuilt)
-    assert len(checks) == 3 * 4 + 2 * 2 and all(c.reproduced for c in checks), [c.line() for c in checks if not c.reproduced]
+    assert len(checks) == 3 * 4 + 2 * 2  # 3 rows x 4 metrics, 2 methods x 2 probes of P(> random_init)
+    assert all(c.reproduced for c in checks), [c.line() for c in checks if not c.reproduced]
     assert any(c.delta != 0 for c in checks)  # the numbers did move
     assert verdict(checks).startswith("REPRODUCED:")
 

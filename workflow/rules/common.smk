@@ -29,7 +29,7 @@ def transfer_inputs(wc):
     """The target's splits and the source's checkpoint: never the source's data, never fitted on a test split."""
     inputs = {"train": f"data/{wc.target}/train.beton", "test": f"data/{wc.target}/test.beton"}
     if wc.method != "raw_pixels":
-        inputs["checkpoint"] = f"checkpoints/{wc.source}/{wc.method}/seed{wc.seed}/final.pt"
+        inputs["checkpoints"] = [f"checkpoints/{wc.source}/{wc.method}/seed{s}/final.pt" for s in P.seeds]
     return inputs
 
 

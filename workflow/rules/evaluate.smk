@@ -31,33 +31,36 @@ rule evaluate:
         "logs/benchmarks/evaluate/{dataset}/{method}.tsv",
     threads: 1
     script:
-        "../scripts/evaluate_row.py"
+        "../scripts/evaluate.py"
 
 
 rule evaluate_kept:
-    """The checkpoints kept during one run → the same probes each (accuracy vs epoch: convergence)."""
+    """The checkpoints kept during one row's runs (every seed) → the same probes each (accuracy vs epoch:
+    convergence), in one job."""
     input:
         train="data/{dataset}/train.beton",
         test="data/{dataset}/test.beton",
-        checkpoints=expand("checkpoints/{{dataset}}/{{method}}/seed{{seed}}/keep/pct{pct}.pt", pct=KEEP),
+        checkpoints=expand("checkpoints/{{dataset}}/{{method}}/seed{seed}/keep/pct{pct}.pt", seed=P.seeds, pct=KEEP),
     output:
-        metrics=expand("results/convergence/{{dataset}}/{{method}}/seed{{seed}}/pct{pct}.json", pct=KEEP),
-        spectrum=expand("results/convergence/{{dataset}}/{{method}}/seed{{seed}}/pct{pct}.spectrum.json", pct=KEEP),
+        metrics=expand("results/convergence/{{dataset}}/{{method}}/seed{seed}/pct{pct}.json", seed=P.seeds, pct=KEEP),
+        spectrum=expand("results/convergence/{{dataset}}/{{method}}/seed{seed}/pct{pct}.spectrum.json", seed=P.seeds,
+                        pct=KEEP),
     wildcard_constraints:
         dataset="|".join(TABLE),
     params:
         cfg=P.evaluate.model_dump(),
         arch=lambda wc: P.backbone(wc.method),
         info=lambda wc: [kept_info(wc.method, pct) for pct in KEEP],
+        seeds=P.seeds,
     conda:
         "../../envs/jessl.yaml"
     log:
-        "logs/evaluate_kept/{dataset}/{method}/seed{seed}.log",
+        "logs/evaluate_kept/{dataset}/{method}.log",
     benchmark:
-        "logs/benchmarks/evaluate_kept/{dataset}/{method}/seed{seed}.tsv",
+        "logs/benchmarks/evaluate_kept/{dataset}/{method}.tsv",
     threads: 1
     script:
-        "../scripts/evaluate_kept.py"
+        "../scripts/evaluate.py"
 
 
 rule evaluate_all:
