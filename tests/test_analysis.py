@@ -197,7 +197,8 @@ def _non_trivial_png(path):
 def test_every_figure_is_a_non_trivial_png(tmp_path):
     rows = tables.build_rows([entry("simclr", "digits"), entry("random_init", "digits")], ["random_init", "simclr"])
     figures.accuracy_bars(rows, tmp_path / "accuracy.png")
-    figures.loss_curves({"digits/simclr s0": [3.0, 2.0, 1.5]}, tmp_path / "loss.png")
+    figures.loss_curves({"digits/simclr": {"seed 0": [3.0, 2.0, 1.5], "seed 1": [3.1, 2.2, 1.4]}},
+                        tmp_path / "loss.png")
     conv = tables.convergence_rows([{**entry("simclr", "digits", linear_top1=80.0, fewshot_top1=60.0, knn_top1=70.0),
                                      "pct": 50, "epochs": 2}], [entry("simclr", "digits")])
     figures.convergence(conv, tmp_path / "convergence.png",

@@ -182,10 +182,10 @@ def figures(*, metrics_files: list[str | Path], checkpoints: list[str | Path], d
     t0 = time.perf_counter()
     rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     fig.accuracy_bars(rows, accuracy_png)
-    histories = {}
+    histories: dict[str, dict[str, list[float]]] = {}
     for ck, dataset in zip(checkpoints, datasets, strict=True):
         c = checkpoint.read_final(ck).describe()
-        histories[f"{dataset}/{c['name']} s{c['seed']}"] = c["history"]
+        histories.setdefault(f"{dataset}/{c['name']}", {})[f"seed {c['seed']}"] = c["history"]
     fig.loss_curves(histories, loss_png)
     provenance.write_record(accuracy_png, stage="figures", inputs=metrics_files,
                             wall_time_s=time.perf_counter() - t0)

@@ -72,15 +72,19 @@ def accuracy_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
     _save(fig, path)
 
 
-def loss_curves(histories: dict[str, list[float]], path: str | Path) -> None:
-    """Pretraining loss per epoch, one panel per run (losses live on different scales)."""
-    names = [n for n, h in histories.items() if h]
+def loss_curves(histories: dict[str, dict[str, list[float]]], path: str | Path) -> None:
+    """Pretraining loss per epoch, one panel per row (losses live on different scales), a line per seed
+    (`histories[row][seed label]`)."""
+    names = [n for n, hs in histories.items() if any(hs.values())]
     cols = min(4, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, layout="constrained")
     for ax, name in zip(axes.flat, names, strict=False):
-        h = histories[name]
-        ax.plot(np.arange(1, len(h) + 1), h, marker=".", color=OKABE_ITO[0])
+        for j, (label, h) in enumerate(histories[name].items()):
+            ax.plot(np.arange(1, len(h) + 1), h, marker=".", color=OKABE_ITO[j % len(OKABE_ITO)], label=label,
+                    linewidth=1)
+        if len(histories[name]) > 1:
+            ax.legend(fontsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("epoch")
