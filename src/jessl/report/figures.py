@@ -17,10 +17,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
+from .tables import PROBES  # noqa: E402
 
 PNG_META = {"Software": None}
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-PROBE_LABELS = [("linear_top1", "linear"), ("fewshot_top1", "few-label"), ("knn_top1", "k-NN")]
+PROBE_LABELS = PROBES  # (metric key, label) of the accuracy probes: the tables own them
 
 
 def _yerr(rows: list[dict[str, Any]], key: str) -> np.ndarray:
