@@ -2,6 +2,10 @@
 
 Unknown keys, unknown methods, unknown hyper-parameters and out-of-range values are errors that
 name the key and the allowed values. Snakemake and DVC read the same file.
+
+`Params` aggregates the blocks of `schema` and the claims' section (`claims.schema`); a row's run is
+`Params.run_config` (`runs.resolve`, cached). The names of `schema`, `runs`, `recorded`, `yamlio` and
+`errors` are re-exported, so `from jessl.config import X` reaches all of them. Imports no torch.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ BASELINES = ("random_init", "raw_pixels")
 
 
 class Params(Strict):
+    """The whole of params.yaml."""
+
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     methods: dict[str, MethodConfig] = Field(min_length=1)
