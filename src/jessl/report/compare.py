@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RESOURCES = ("threads", "gpus", "compile", "channels_last")  # pretrain keys that never change a number
 TABLE_PARAMS = ("seeds", "baselines", "methods", "model", "augment", "optim", "pretrain", "evaluate", "datasets")
 
 
@@ -28,6 +27,8 @@ class CompareError(ValueError):
 
 def identity(params: Any) -> str:
     """sha256 (16 hex digits) of the params that decide table1's numbers (`Params`, resources left out)."""
+    from ..runs import RESOURCES  # pretrain keys that never change a number
+
     data = params.model_dump(mode="json")
     picked = {k: data.get(k) for k in TABLE_PARAMS}
     picked["pretrain"] = {k: v for k, v in (picked["pretrain"] or {}).items() if k not in RESOURCES}
