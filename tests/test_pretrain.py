@@ -89,7 +89,7 @@ def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, 
 
     def flaky(z1, z2, temperature=0.5):
         calls["n"] += 1
-        loss = real.loss(z1, z2, temperature=temperature)
+        loss = real.fn(z1, z2, temperature=temperature)
         return loss * float("nan") if calls["n"] == 8 else loss
 
     monkeypatch.setitem(registry.METHODS, "simclr", registry.Method("simclr", flaky))
