@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from .claims.schema import AblationClaim, ClaimsConfig, ConvergenceClaim, DualityClaim
 from .errors import ConfigError
 from .methods import registry
 from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _deep_merge, _Problems, scaled_lr
@@ -277,99 +278,3 @@ def load(path: str | Path = "params.yaml") -> Params:
     """Read and validate a params file (duplicate keys and YAML errors included)."""
     data = read_yaml(path)
     return validate({} if data is None else data, str(path))
-
-
-# --- claims: the papers' claims as pipeline targets (workflow/rules/claims.smk, jessl.claims) ---------------
-
-class DualityClaim(Strict):
-    """Garrido et al. 2023: contrastive ≈ non-contrastive after tuning; each row swept under one budget."""
-
-    epochs: int = Field(3, ge=1, description="epochs of every sweep point (one budget)")
-    sweeps: dict[str, dict[str, list[Any]]] = Field(
-        min_length=1, description="table1 row → hyper-parameter → values (a grid: one point per combination)")
-    contrastive: list[str] = Field(
-        min_length=1, description="sample-contrastive rows (Prop. 3.2); the rest are dimension-contrastive")
-    dims: list[int] = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
-    dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
-    tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")
-
-    @field_validator("sweeps")
-    @classmethod
-    def _values(cls, v: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
-        for row, grid in v.items():
-            for key, values in grid.items():
-                if not values or len(set(map(repr, values))) != len(values):
-                    raise ValueError(f"sweeps.{row}.{key}: need distinct values, got {values}")
-        return v
-
-    @field_validator("dims")
-    @classmethod
-    def _dims(cls, v: list[int]) -> list[int]:
-        if any(d < 1 for d in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct dimensions >= 1, got {v}")
-        return v
-
-
-class ConvergenceClaim(Strict):
-    """Skean et al. 2024: FroSSL (2, 4, 8 views) reaches a fraction of its final accuracy in fewer epochs."""
-
-    epochs: int = Field(4, ge=1)
-    keep_epochs: list[int] = Field(
-        default_factory=lambda: [25, 50, 75], description="% of the epochs at which checkpoints are probed")
-    frossl_row: str = "frossl"
-    frossl_views: list[int] = Field(default_factory=lambda: [2, 4, 8], min_length=1)
-    rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
-    fractions: list[int] = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
-
-    @field_validator("keep_epochs", "fractions")
-    @classmethod
-    def _percent(cls, v: list[int]) -> list[int]:
-        if any(not 0 < q < 100 for q in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct percentages in (0, 100), got {v}")
-        return sorted(v)
-
-    @field_validator("frossl_views")
-    @classmethod
-    def _views(cls, v: list[int]) -> list[int]:
-        if any(n < 2 for n in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct view counts >= 2, got {v}")
-        return v
-
-
-class AblationClaim(Strict):
-    """Bordes et al. 2023: SimCLR with one negative, noise-only views, small batches, and all three together."""
-
-    epochs: int = Field(3, ge=1)
-    row: str = "simclr"
-    num_negatives: int = Field(1, ge=1)
-    noise_only: dict[str, Any] = Field(
-        description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
-    batch_sizes: list[int] = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
-    transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
-
-    @field_validator("batch_sizes")
-    @classmethod
-    def _batches(cls, v: list[int]) -> list[int]:
-        if any(b < 2 for b in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct batch sizes >= 2, got {v}")
-        return v
-
-
-class ClaimsConfig(Strict):
-    """`claims:`: the sweeps of `snakemake claims`, each point a table1 row's run with a few keys changed."""
-
-    dataset: str = Field("digits", description="pretrained on and probed on (role main)")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    warmup_epochs: int | None = Field(1, ge=0, description="optim.warmup_epochs of every claim run (short budgets)")
-    duality: DualityClaim | None = None
-    convergence: ConvergenceClaim | None = None
-    ablation: AblationClaim | None = None
-
-    def check(self, p: Params) -> None:
-        """What the claims name must exist in `p`; every sweep value must be a valid hyper-parameter."""
-        from .claims import check_claims  # the sweep expansion owns the details
-
-        check_claims(self, p)
-
-
-Params.model_rebuild()
