@@ -185,3 +185,15 @@ def decide(effect: Interval, margin: float, test: Test) -> Verdict:
     else:
         raise ValueError(f"test must be superiority, non_inferiority or equivalence, got {test!r}")
     return "reproduced" if yes else "not_reproduced" if no else "inconclusive"
+
+
+def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Mean of per-seed values with its Student t interval (scipy.stats.t; n ≥ 2 seeds, n − 1 degrees of
+    freedom): for an effect that has no test-image sample to resample (an angle, a correlation across
+    checkpoints) or one computed per seed. With fewer than 2 values there is no interval: ValueError."""
+    x = np.asarray(values, dtype=float)
+    if x.ndim != 1 or len(x) < 2 or not np.isfinite(x).all():
+        raise ValueError(f"mean_interval: need >= 2 finite per-seed values, got {list(np.ravel(x))}")
+    mean, sem = float(x.mean()), float(sps.sem(x))
+    low, high = (mean, mean) if sem == 0 else map(float, sps.t.interval(confidence, len(x) - 1, loc=mean, scale=sem))
+    return Interval(mean, low, high, f"{confidence:.0%} t-interval over {len(x)} seeds (scipy.stats.t)", len(x), 0)

@@ -107,11 +107,16 @@ def _duality(p: Params, c: ClaimsConfig) -> list[Point]:
     return list(points.values())
 
 
+def frossl_variant(v: Any, views: int | None = None) -> str:
+    """The convergence point of FroSSL with `views` views (default: the first listed, the one the verdict reads)."""
+    return f"{v.frossl_row}-views{v.frossl_views[0] if views is None else views}"
+
+
 def _convergence(p: Params, c: ClaimsConfig) -> list[Point]:
     v = c.convergence
     points = []
     for views in v.frossl_views:
-        variant = f"{v.frossl_row}-views{views}"
+        variant = frossl_variant(v, views)
         run = derive(p, v.frossl_row, name=f"convergence/{variant}", epochs=v.epochs, warmup_epochs=c.warmup_epochs,
                      num_views=views)
         points.append(Point("convergence", variant, run, {"row": v.frossl_row, "views": views}))
@@ -193,8 +198,10 @@ def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
             out = result_dir(claim, pt.variant, seed)
             info = {"method": pt.variant, "seed": seed, "loss": pt.run.loss, "epochs": pt.run.pretrain.epochs,
                     "tags": {"claim": claim, **pt.tags}}
+            # a sweep's best point is chosen on a validation split of the train split, never on test
+            val = {"validation": c.validation.model_dump()} if claim == "duality" else {}
             jobs.append({**betons, **info, "checkpoint": ck, "out": f"{out}/metrics.json",
-                         "spectrum_out": f"{out}/spectrum.json"})
+                         "spectrum_out": f"{out}/spectrum.json", **val})
             if claim == "convergence" and pt.claim == "convergence":
                 for pct in c.convergence.keep_epochs:
                     epoch = kept_epoch(pct, pt.run.pretrain.epochs)
