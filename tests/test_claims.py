@@ -302,3 +302,21 @@ def test_hsic_summary_and_finding():
 def test_markdown_table_keeps_tiny_numbers_readable():
     table = rc.markdown_table([{"a": 2.5e-15, "b": 0.0, "c": 95.555, "d": None}], ["a", "b", "c", "d"])
     assert table.splitlines()[-1] == "| 2.5e-15 | 0.00 | 95.56 |  |"
+
+
+def test_convergence_probed_on_a_transfer_target_and_duality_on_validation():
+    small = json.loads(json.dumps(SMALL))
+    small["convergence"]["probe_on"] = "mnist5k"
+    jobs = C.evaluation_jobs(params(small), "convergence")
+    far = [j for j in jobs if j["dataset"] == "mnist5k"]
+    runs = {j["method"] for j in jobs}
+    kept = len(small["convergence"].get("keep_epochs", [25, 50, 75]))
+    # every run's final and kept checkpoints, and the untrained reference, on the target (no spectrum, source tag)
+    assert len(far) == (len(runs) - 1) * (1 + kept) + 1
+    assert all(j["tags"]["source"] == "digits" and j["spectrum_out"] is None for j in far)
+    assert all("validation" not in j for j in jobs)
+    duality = C.evaluation_jobs(params(small), "duality")
+    assert all(j["validation"] == {"fraction": 0.2, "seed": 0} for j in duality)
+    small["convergence"]["probe_on"] = "digits"
+    with pytest.raises(ConfigError, match="probe_on"):
+        params(small)

@@ -447,9 +447,11 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
 def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[str | Path], fractions: list[int],
                        order: list[str], frossl: str, others: list[str], margin: float, table_csv: str | Path,
                        eigen_csv: str | Path, figure: str | Path, eigen_figure: str | Path, fragment: str | Path,
-                       verdict_out: str | Path) -> None:
+                       verdict_out: str | Path, transfer_files: list[str | Path] = (),
+                       probe_on: str | None = None) -> None:
     """Skean et al. 2024: epochs to a fraction of the final accuracy (equal steps, equal images) and the
-    eigenvalues of the embedding covariance over training."""
+    eigenvalues of the embedding covariance over training; the verdict on the curves probed on `probe_on`
+    (`transfer_files`: a target where the untrained backbone is well below the trained ones) when given."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
@@ -475,9 +477,15 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
-    verdict = decide.verdict("convergence", decide.convergence_effects(entries, frossl, others), margin,
+    far = read_metrics(transfer_files) if transfer_files else []
+    where = probe_on if far else "the pretraining data"
+    verdict = decide.verdict("convergence", decide.convergence_effects(far or entries, frossl, others), margin,
                              f"{frossl}'s mean linear top-1 over the kept checkpoints − the best of "
-                             f"{', '.join(others)} (equal steps)")
+                             f"{', '.join(others)} (equal steps; probed on {where})")
+    if far:
+        rows_far = rc.convergence_rows(far, fractions, order)
+        finding += " " + rc.convergence_finding(rows_far, fractions[0]).replace(
+            "To ", f"Probed on {probe_on} (untrained {rows_far[0]['untrained_top1']:.2f} %): to ", 1)
     _claim_md(fragment, claim('convergence').heading, finding,
               rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure], verdict, verdict_out)
     _record_all([table_csv, figure, fragment, verdict_out], list(metrics_files),

@@ -119,8 +119,9 @@ rule claims_duality:
 rule claims_convergence:
     """Skean et al. 2024 → results/table_convergence.csv, figures/convergence_frossl.png (+ eigenvalues)."""
     input:
-        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", [])],
-        spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", [])],
+        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", []) if j["dataset"] == P.claims.dataset],
+        spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", []) if j["spectrum_out"]],
+        transfer=[j["out"] for j in CLAIM_EVALS.get("convergence", []) if j["dataset"] != P.claims.dataset],
     output:
         csv=report("results/table_convergence.csv", caption="../report/claims.rst", category="claims"),
         eigen="results/convergence_eigenvalues.csv",
@@ -136,6 +137,7 @@ rule claims_convergence:
         frossl=C.frossl_variant(P.claims.convergence) if P.claims and P.claims.convergence else "",
         others=P.claims.convergence.rows if P.claims and P.claims.convergence else [],
         margin=P.claims.margins.convergence if P.claims else 0.0,
+        probe_on=P.claims.convergence.probe_on if P.claims and P.claims.convergence else None,
     conda:
         "../../envs/jessl.yaml"
     log:

@@ -12,7 +12,8 @@ if sm.rule == "claims_duality":
 elif sm.rule == "claims_convergence":
     main(sm.log[0], claims_convergence, outputs=o, metrics_files=list(sm.input.metrics),
          spectrum_files=list(sm.input.spectrum), fractions=list(p.fractions), order=list(p.order), frossl=p.frossl,
-         others=list(p.others), margin=float(p.margin), table_csv=o.csv, eigen_csv=o.eigen, figure=o.figure,
+         others=list(p.others), margin=float(p.margin), transfer_files=list(sm.input.transfer),
+         probe_on=p.probe_on, table_csv=o.csv, eigen_csv=o.eigen, figure=o.figure,
          eigen_figure=o.eigen_figure, fragment=o.fragment, verdict_out=o.verdict)
 elif sm.rule == "claims_ablation":
     main(sm.log[0], claims_ablation, outputs=o, metrics_files=list(sm.input.metrics),

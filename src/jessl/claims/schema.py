@@ -56,6 +56,9 @@ class ConvergenceClaim(Strict):
     frossl_views: list[int] = Field(default_factory=lambda: [2, 4, 8], min_length=1)
     rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
     fractions: list[int] = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
+    probe_on: str | None = Field(None, description="dataset the verdict's curves are probed on: a transfer target "
+                                 "where the untrained backbone is well below the trained ones (e.g. mnist5k); "
+                                 "None: claims.dataset")
 
     @field_validator("keep_epochs", "fractions")
     @classmethod
@@ -240,6 +243,8 @@ def check_claims(c: ClaimsConfig, p: Params) -> None:
                     method.check_views(views)
                 except ValueError as err:
                     problems.append(f"claims.convergence.frossl_views: {err}")
+    if v is not None and v.probe_on is not None and (v.probe_on not in p.datasets or v.probe_on == c.dataset):
+        problems.append(f"claims.convergence.probe_on: {v.probe_on!r} must be another dataset under `datasets`")
     a = c.ablation
     if a is not None:
         problems += _need_rows([a.row], p, "ablation.row")

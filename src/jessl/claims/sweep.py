@@ -202,12 +202,23 @@ def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
             val = {"validation": c.validation.model_dump()} if claim == "duality" else {}
             jobs.append({**betons, **info, "checkpoint": ck, "out": f"{out}/metrics.json",
                          "spectrum_out": f"{out}/spectrum.json", **val})
+            probe = c.convergence.probe_on if claim == "convergence" else None
+            if probe:  # the final (or untrained) checkpoint on the transfer target the verdict reads
+                far = {"dataset": probe, "train_beton": f"data/{probe}/train.beton",
+                       "test_beton": f"data/{probe}/test.beton"}
+                jobs.append({**info, **far, "tags": {**info["tags"], "source": ds}, "checkpoint": ck,
+                             "out": f"{out}/transfer_{probe}.json", "spectrum_out": None})
             if claim == "convergence" and pt.claim == "convergence":
                 for pct in c.convergence.keep_epochs:
                     epoch = kept_epoch(pct, pt.run.pretrain.epochs)
                     jobs.append({**betons, **info, "epochs": epoch, "tags": {**info["tags"], "pct": pct},
                                  "checkpoint": str(kept_path(ck, pct)), "out": f"{out}/pct{pct}.json",
                                  "spectrum_out": f"{out}/pct{pct}.spectrum.json"})
+                    if probe:
+                        jobs.append({**info, **far, "epochs": epoch,
+                                     "tags": {**info["tags"], "pct": pct, "source": ds},
+                                     "checkpoint": str(kept_path(ck, pct)),
+                                     "out": f"{out}/pct{pct}_transfer_{probe}.json", "spectrum_out": None})
             if claim == "ablation" and c.ablation.transfer:
                 t = c.ablation.transfer
                 jobs.append({**info, "dataset": t, "train_beton": f"data/{t}/train.beton",
