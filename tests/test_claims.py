@@ -157,6 +157,10 @@ def test_convergence_rows_equal_steps_vs_equal_images():
     assert "equal steps FroSSL's best was faster" in text and "equal images FroSSL's best was faster" in text
     with pytest.raises(ValueError, match="untrained reference"):
         rc.convergence_rows(runs, [80])
+    seed1 = [{**e, "seed": 1, "metrics": {**e["metrics"], "linear_top1": e["metrics"]["linear_top1"] - 10}}
+             for e in [ref, *runs]]
+    band = rc.curves([ref, *runs, *seed1])["simclr"]["band"]["linear_top1"]
+    assert band == [(0, 40.0, 50.0), (1, 50.0, 60.0), (2, 70.0, 80.0), (3, 90.0, 100.0)]  # lowest to highest seed
 
 
 def test_ablation_rows_keep_a_share_of_the_full_recipes_gain():

@@ -164,9 +164,13 @@ def curves(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             c["epochs"] = max(c["epochs"], e["epochs"])
         for k, _ in PROBES:
             c["points"].setdefault(k, {}).setdefault(e["epochs"], []).append(_metric(e, k))
+    ref_band = {k: (min(_metric(e, k) for e in untrained), max(_metric(e, k) for e in untrained)) for k, _ in PROBES}
     for c in out.values():
-        c["curve"] = {k: [(0, ref[k]), *sorted((ep, _mean(v)) for ep, v in pts.items())]
-                      for k, pts in c.pop("points").items()}
+        pts_all = c.pop("points")
+        c["curve"] = {k: [(0, ref[k]), *sorted((ep, _mean(v)) for ep, v in pts.items())] for k, pts in pts_all.items()}
+        # the seeds' band (lowest and highest seed) at every epoch, drawn around the mean curve
+        c["band"] = {k: [(0, *ref_band[k]), *sorted((ep, min(v), max(v)) for ep, v in pts.items())]
+                     for k, pts in pts_all.items()}
     return out
 
 
@@ -473,12 +477,17 @@ def convergence_figure(cs: dict[str, dict[str, Any]], path: str | Path) -> None:
                 scale = 1 if j == 0 else int(c["tags"].get("views") or 2) / 2
                 ax.plot([e * scale for e, _ in c["curve"][key]], [a for _, a in c["curve"][key]], label=v,
                         markersize=4, **style[v])
+                band = c.get("band", {}).get(key, [])
+                if band:
+                    ax.fill_between([e * scale for e, _, _ in band], [lo for _, lo, _ in band],
+                                    [hi for _, _, hi in band], color=style[v].get("color"), alpha=0.15, linewidth=0)
             ax.set_xlabel(unit)
             ax.set_ylabel("top-1 accuracy (%)")
             ax.set_title(f"{label} probe")
             ax.grid(alpha=0.3)
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    fig.suptitle("convergence: FroSSL (2/4/8 views) vs other methods (Skean et al. 2024); epoch 0 = untrained")
+    fig.suptitle("convergence: FroSSL vs other methods (Skean et al. 2024); epoch 0 = untrained; bands: lowest to "
+                 "highest seed")
     _save(fig, path)
 
 
