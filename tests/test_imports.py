@@ -24,6 +24,13 @@ def test_report_jobs_import_no_torch():
     assert "jessl" in mods and "torch" not in mods and "ffcv" not in mods
 
 
+def test_validating_params_imports_no_torch():
+    # `jessl check`, the Snakefile's validation and the claims' sweeps: the registry reads the losses' signatures
+    mods = imported_after("import jessl.config, jessl.claims.sweep\n"
+                          f"p = jessl.config.load({str(ROOT / 'params.yaml')!r}); jessl.claims.sweep.sweep_points(p)")
+    assert "jessl" in mods and "pydantic" in mods and "torch" not in mods
+
+
 def test_evaluation_jobs_import_no_ffcv():
     # workflow/scripts/evaluate.py's imports and the evaluation itself (reading .beton files with numpy)
     mods = imported_after("from jessl.config import EvaluateConfig\nfrom jessl.stages import evaluate, main\n"

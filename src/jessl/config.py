@@ -2,19 +2,26 @@
 
 Unknown keys, unknown methods, unknown hyper-parameters and out-of-range values are errors that
 name the key and the allowed values. Snakemake and DVC read the same file.
+
+`Params` aggregates the blocks of `schema` and the claims' section (`claims.schema`); a row's run is
+`Params.run_config` (`runs.resolve`, cached). The names of `schema`, `runs`, `recorded`, `yamlio` and
+`errors` are re-exported, so `from jessl.config import X` reaches all of them. Imports no torch.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .claims.schema import AblationClaim, ClaimsConfig, ConvergenceClaim, DualityClaim
 from .errors import ConfigError
 from .methods import registry
-from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _deep_merge, _Problems, scaled_lr
+from .recorded import expected_params
+from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, resolve, scaled_lr
 from .schema import (
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
@@ -44,6 +51,8 @@ BASELINES = ("random_init", "raw_pixels")
 
 
 class Params(Strict):
+    """The whole of params.yaml."""
+
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     methods: dict[str, MethodConfig] = Field(min_length=1)
@@ -56,6 +65,7 @@ class Params(Strict):
     transfer: dict[str, list[str]] = Field(
         default_factory=dict, description="pretraining dataset → datasets its frozen backbones are probed on")
     claims: ClaimsConfig | None = Field(None, description="the papers' claims as sweeps (`snakemake claims`)")
+    _runs: dict[str, RunConfig] = PrivateAttr(default_factory=dict)  # `run_config`'s resolved runs
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -110,7 +120,7 @@ class Params(Strict):
         seen: dict[str, RunConfig] = {}
         for name, m in self.methods.items():
             try:
-                run = self._resolve(name)
+                run = resolve(self, name)
             except registry.UnknownMethodError:
                 continue  # reported by _check_methods
             except _Problems as err:
@@ -138,7 +148,7 @@ class Params(Strict):
             seen[name] = run
         if "random_init" in self.baselines:
             try:
-                self._resolve("random_init")
+                resolve(self, "random_init")
             except _Problems as err:
                 problems += err.lines
         if problems:
@@ -190,66 +200,28 @@ class Params(Strict):
         """The backbone architecture of a row's checkpoints (a row may override `model.backbone`)."""
         return self.run_config(name).model.backbone if name in self.methods else self.model.backbone
 
-    def run_config(self, name: str) -> RunConfig:
-        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): the row's
-        shorthands and partial `optim:`/`model:`/`augment:` blocks merged over the global ones."""
+    def run_config(self, name: str, *, changes: Mapping[str, Any] | None = None,
+                   rename: str | None = None) -> RunConfig:
+        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): row `name`
+        resolved by `runs.resolve` (its `changes`, keys of a `methods:` row, over its own; named `rename`),
+        once per (row, changes, name) for this `Params`."""
         if name == "raw_pixels":
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
         if name != "random_init" and name not in self.methods:
             raise ConfigError(f"no row {name!r}; rows: {', '.join(self.runs)}")
-        try:
-            return self._resolve(name)
-        except _Problems as err:  # only for a Params built without validation
-            raise ConfigError("\n".join(err.lines)) from None
+        key = json.dumps([name, rename, changes], sort_keys=True, default=repr)
+        if key not in self._runs:
+            try:
+                self._runs[key] = resolve(self, name, changes, rename)
+            except _Problems as err:  # only for a Params built without validation, or bad `changes`
+                raise ConfigError("\n".join(err.lines)) from None
+        return self._runs[key]
 
-    def _resolve(self, name: str) -> RunConfig:
-        pre = self.pretrain.model_dump(exclude=RESOURCES)  # not part of the run's result
-        blocks = {key: getattr(self, key) for key in OVERRIDDEN_BLOCKS}
-        if name == "random_init":
-            where, loss, hparams, target_ema = name, None, {}, None
-            pre["epochs"] = 0
-        else:
-            where, m = f"methods.{name}", self.methods[name]
-            method = registry.get(m.loss or name)
-            loss, hparams = method.name, {**method.hparams, **m.hparams}
-            target_ema = m.target_ema if method.needs_target else None
-            pre["epochs"] = pre["epochs"] if m.epochs is None else m.epochs
-            pre["num_views"] = m.num_views or pre["num_views"]
-            pre["batch_size"] = m.batch_size or pre["batch_size"]
-            overrides = {"optim": m.optim if m.lr is None else {**m.optim, "lr": m.lr},
-                         "model": m.model, "augment": m.augment}
-            problems = []
-            for key, over in overrides.items():
-                if not over:
-                    continue
-                base = blocks[key]  # merged over what the user wrote, so defaults and validators apply as usual
-                try:
-                    blocks[key] = type(base).model_validate(_deep_merge(base.model_dump(exclude_unset=True), over))
-                except ValidationError as err:
-                    problems += [_problem(f"{where}.{key}", e) for e in err.errors()]
-            if problems:
-                raise _Problems(problems)
-        pretrain = PretrainRun(**pre)
-        try:
-            return RunConfig(name=name, loss=loss, hparams=hparams, target_ema=target_ema, **blocks,
-                             lr=scaled_lr(blocks["optim"], pretrain.batch_size), pretrain=pretrain)
-        except ValidationError as err:
-            raise _Problems([_problem(where, e) for e in err.errors()]) from None
-
-
-def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
-    """The params the config `p` would record for the output of `record` (None if it has no say)."""
-    params, stage = record.get("params") or {}, record.get("stage")
-    if stage == "pretrain" and params.get("name") in p.runs:
-        return p.run_config(params["name"]).to_params()
-    if stage == "evaluate":
-        return p.evaluate.model_dump()
-    if stage == "convert" and params.get("dataset") in p.datasets:
-        cfg = p.datasets[params["dataset"]].data_params()
-        return {"dataset": params["dataset"], **cfg, "split": params.get("split")}
-    if stage == "manifest" and params.get("dataset") in p.datasets:
-        return {"dataset": params["dataset"], **p.datasets[params["dataset"]].manifest_params()}
-    return None
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Params:
+        """A copy with its own (empty) cache of resolved runs: `update` may change them."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__pydantic_private__ = {"_runs": {}}
+        return copy
 
 
 def _format(err: ValidationError, source: str) -> str:

@@ -18,7 +18,9 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError, read_yaml
+from .errors import ConfigError
+from .merge import MergeError, deep_merge
+from .yamlio import read_yaml
 
 CONFIG_DIR = "config"
 NOT_PROFILES = ("base",)  # layers at the top of config/ that are not profiles of their own
@@ -33,19 +35,12 @@ def available(config_dir: str | Path = CONFIG_DIR) -> list[str]:
     return sorted(p.stem for p in Path(config_dir).glob("*.yaml") if p.stem not in NOT_PROFILES)
 
 
-def merge(base: Any, over: Any, *, where: str = "") -> Any:
-    """`over` on top of `base`: mappings deep-merged, anything else replaced (lists whole)."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = merge(base[key], value, where=f"{where}{key}.") if key in base else value
-        return out
-    if over is None and isinstance(base, dict) and base:
-        raise ProfileError(
-            f"{where.rstrip('.')}: null would discard the mapping an earlier layer set there; "
-            f"remove the key to keep it, or give the keys to change"
-        )
-    return over
+def merge(base: Any, over: Any) -> Any:
+    """`over` on top of `base` (`jessl.merge.deep_merge`), a lost mapping as a `ProfileError`."""
+    try:
+        return deep_merge(base, over)
+    except MergeError as err:
+        raise ProfileError(str(err)) from None
 
 
 def layers(name: str, config_dir: str | Path = CONFIG_DIR) -> list[str]:

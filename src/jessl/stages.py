@@ -15,6 +15,7 @@ from . import provenance
 from .claims import decide
 from .claims.catalogue import claim
 from .io import write_json, write_text
+from .recorded import stage_params
 
 if TYPE_CHECKING:  # annotations only: the report jobs (tables, figures) then import no torch (≈ 3 s each)
     from .config import DatasetConfig, EvaluateConfig, RunConfig
@@ -51,7 +52,7 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
     for split, out in (("train", train_out), ("test", test_out)):
         beton.write_beton(splits[split], out, **jpeg)
         provenance.write_record(out, stage="convert", inputs=inputs, raw_inputs=sources.raw_files(cfg, split),
-                                params={"dataset": dataset, **cfg.data_params(), "split": split},
+                                params=stage_params("convert", dataset=dataset, data=cfg, split=split),
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))
@@ -71,7 +72,7 @@ def convert_pretrain(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> No
     data = sources.load_pretrain(cfg)
     beton.write_beton(data, out)
     provenance.write_record(out, stage="convert", inputs=[], raw_inputs=sources.raw_files(cfg, "pretrain"),
-                            params={"dataset": dataset, **cfg.data_params(), "split": "pretrain"},
+                            params=stage_params("convert", dataset=dataset, data=cfg, split="pretrain"),
                             seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                             metrics={"samples": len(data), "unlabeled": int((data.labels < 0).sum())})
     log.info("%s: wrote %s (%d samples)", dataset, out, len(data))
@@ -84,9 +85,9 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
     t0 = time.perf_counter()
     m = folder_manifest.build(cfg)
     write_json(out, m)
-    provenance.write_record(out, stage="manifest", inputs=[], params={"dataset": dataset, **cfg.manifest_params()},
-                            seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
-                            metrics={"files": len(m["files"])})
+    provenance.write_record(out, stage="manifest", inputs=[],
+                            params=stage_params("manifest", dataset=dataset, data=cfg), seed=cfg.split_seed,
+                            wall_time_s=time.perf_counter() - t0, metrics={"files": len(m["files"])})
     log.info("%s: wrote %s (%d files)", dataset, out, len(m["files"]))
 
 
@@ -104,7 +105,8 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     t0 = time.perf_counter()
     summary = train(train_beton, out, run, seed, threads, keep, compile=compile, channels_last=channels_last)
     for path in [out, *kept]:
-        provenance.write_record(path, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
+        provenance.write_record(path, stage="pretrain", inputs=[train_beton],
+                                params=stage_params("pretrain", run=run), seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=summary,
                                 env=provenance.environment(summary["device"], threads),
                                 volatile={k: summary[k] for k in PRETRAIN_VOLATILE})
@@ -139,7 +141,8 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
         outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k != "metrics"}, **spectrum}, None))
     for path, content, m in outputs:
         write_json(path, content)
-        provenance.write_record(path, stage="evaluate", inputs=inputs, params=cfg.model_dump(), seed=seed,
+        provenance.write_record(path, stage="evaluate", inputs=inputs, params=stage_params("evaluate", evaluate=cfg),
+                                seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=m,
                                 env=provenance.environment("cpu", threads))
     log.info("%s/%s/seed%d: %s", dataset, method, seed, metrics)

@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, field_validator, model_validator
 
 from ..methods import registry
-from ..schema import AugmentConfig, Strict
+from ..schema import AugmentConfig, Distinct, Strict
 
 if TYPE_CHECKING:
     from ..config import Params
+
+Percents = Distinct(int, "percentages", gt=0, lt=100, sort=True)
+Dims = Distinct(int, "dimensions", ge=1)
+Views = Distinct(int, "view counts", ge=2)
+Batches = Distinct(int, "batch sizes", ge=2)
+Weights = Distinct(float, "invariance weights", gt=0, lt=float("inf"))
 
 
 class DualityClaim(Strict):
@@ -23,7 +29,7 @@ class DualityClaim(Strict):
         min_length=1, description="table1 row → hyper-parameter → values (a grid: one point per combination)")
     contrastive: list[str] = Field(
         min_length=1, description="sample-contrastive rows (Prop. 3.2); the rest are dimension-contrastive")
-    dims: list[int] = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
+    dims: Dims = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
     dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
     tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")
     pair: list[str] = Field(default_factory=lambda: ["simclr", "vicreg"], min_length=2, max_length=2,
@@ -38,41 +44,20 @@ class DualityClaim(Strict):
                     raise ValueError(f"sweeps.{row}.{key}: need distinct values, got {values}")
         return v
 
-    @field_validator("dims")
-    @classmethod
-    def _dims(cls, v: list[int]) -> list[int]:
-        if any(d < 1 for d in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct dimensions >= 1, got {v}")
-        return v
-
 
 class ConvergenceClaim(Strict):
     """Skean et al. 2024: FroSSL (2, 4, 8 views) reaches a fraction of its final accuracy in fewer epochs."""
 
     epochs: int = Field(4, ge=1)
-    keep_epochs: list[int] = Field(
+    keep_epochs: Percents = Field(
         default_factory=lambda: [25, 50, 75], description="% of the epochs at which checkpoints are probed")
     frossl_row: str = "frossl"
-    frossl_views: list[int] = Field(default_factory=lambda: [2, 4, 8], min_length=1)
+    frossl_views: Views = Field(default_factory=lambda: [2, 4, 8], min_length=1)
     rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
-    fractions: list[int] = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
+    fractions: Percents = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
     probe_on: str | None = Field(None, description="dataset the verdict's curves are probed on: a transfer target "
                                  "where the untrained backbone is well below the trained ones (e.g. mnist5k); "
                                  "None: claims.dataset")
-
-    @field_validator("keep_epochs", "fractions")
-    @classmethod
-    def _percent(cls, v: list[int]) -> list[int]:
-        if any(not 0 < q < 100 for q in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct percentages in (0, 100), got {v}")
-        return sorted(v)
-
-    @field_validator("frossl_views")
-    @classmethod
-    def _views(cls, v: list[int]) -> list[int]:
-        if any(n < 2 for n in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct view counts >= 2, got {v}")
-        return v
 
 
 class AblationClaim(Strict):
@@ -83,15 +68,8 @@ class AblationClaim(Strict):
     num_negatives: int = Field(1, ge=1)
     noise_only: dict[str, Any] = Field(
         description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
-    batch_sizes: list[int] = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
+    batch_sizes: Batches = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
     transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
-
-    @field_validator("batch_sizes")
-    @classmethod
-    def _batches(cls, v: list[int]) -> list[int]:
-        if any(b < 2 for b in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct batch sizes >= 2, got {v}")
-        return v
 
 
 class SpectralLinear(Strict):
@@ -142,7 +120,7 @@ class SpectralClaim(Strict):
     k: int = Field(16, ge=1, description="(b): embedding dimension of the closed forms on the pixels")
     ridge: float = Field(1e-6, gt=0.0, description="(b): ridge added to the covariances before solving")
     max_images: int | None = Field(None, ge=2, description="(b): at most this many train images (seeded subsample)")
-    invariance_weights: list[float] = Field(default_factory=lambda: [0.1, 1.0, 2.0, 4.0, 8.0], min_length=1,
+    invariance_weights: Weights = Field(default_factory=lambda: [0.1, 1.0, 2.0, 4.0, 8.0], min_length=1,
                                             description="(b): the sweep's invariance weights (β = 1/w)")
     sweep_k: int = Field(64, ge=1, description="(b): embedding dimension of the invariance-weight sweep")
 

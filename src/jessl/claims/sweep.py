@@ -1,7 +1,7 @@
 """The papers' claims as sweeps: every point is a table1 row's `RunConfig` with a few keys changed.
 
 `sweep_points` expands the `claims:` section of params.yaml into named points (Snakemake wildcards
-`{claim}/{variant}`); `derive` is the one place a point's run is made from its row (`Params.run_config`);
+`{claim}/{variant}`); `derive` says what a point changes in its row, and `Params.run_config` resolves it like any row;
 `evaluation_jobs` says which checkpoint each claim's evaluations probe, on which data, into which file.
 A variant's name lists only what differs from its row's recipe, so two sweeps that ask for the same run
 (e.g. the temperature sweep's default and the dimension sweep's default) share one checkpoint.
@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
-from ..runs import RunConfig, scaled_lr
-from ..schema import AugmentConfig
 from .catalogue import SWEEPS
 
 if TYPE_CHECKING:
     from ..config import Params
+    from ..runs import RunConfig
     from .schema import ClaimsConfig
 
 CLAIMS = SWEEPS  # the claims that are sweeps of table1 rows
@@ -48,23 +47,22 @@ def variant_name(row: str, changes: dict[str, Any]) -> str:
 def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | None = None,
            hparams: dict[str, Any] | None = None, projector_out: int | None = None, batch_size: int | None = None,
            num_views: int | None = None, augment: dict[str, Any] | None = None) -> RunConfig:
-    """The run of `row` (`Params.run_config`) with these keys changed, validated like any run."""
-    base = p.run_config(row)
-    pre = {"epochs": epochs, **({"batch_size": batch_size} if batch_size else {}),
-           **({"num_views": num_views} if num_views else {})}
-    update: dict[str, Any] = {"name": name, "pretrain": base.pretrain.model_copy(update=pre)}
+    """The run of `row` with these keys changed, resolved like the row itself (`Params.run_config`: validated,
+    the peak rate scaled for the batch size)."""
+    changes: dict[str, Any] = {"epochs": epochs}
+    if batch_size:
+        changes["batch_size"] = batch_size
+    if num_views:
+        changes["num_views"] = num_views
     if hparams:
-        update["hparams"] = {**base.hparams, **hparams}
+        changes["hparams"] = hparams
     if projector_out:
-        update["model"] = base.model.model_copy(update={"projector": [*base.model.projector[:-1], projector_out]})
+        changes["model"] = {"projector": [*p.run_config(row).model.projector[:-1], projector_out]}
     if augment:
-        update["augment"] = AugmentConfig.model_validate({**base.augment.model_dump(), **augment})
+        changes["augment"] = augment
     if warmup_epochs is not None:
-        update["optim"] = base.optim.model_copy(update={"warmup_epochs": warmup_epochs})
-    # the peak rate follows the batch size under `lr_scaling: linear` (a recipe's lr is per 256 images)
-    update["lr"] = scaled_lr(update.get("optim", base.optim), batch_size or base.pretrain.batch_size)
-    # model_copy does not validate: a round trip through plain data does (types, bounds).
-    return RunConfig.model_validate(base.model_copy(update=update).to_params())
+        changes["optim"] = {"warmup_epochs": warmup_epochs}
+    return p.run_config(row, changes=changes, rename=name)
 
 
 def _changes(base: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +70,7 @@ def _changes(base: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 
 
 def _untrained(p: Params) -> Point:
-    run = p.run_config(UNTRAINED).model_copy(update={"name": f"{REFERENCE}/{UNTRAINED}"})
+    run = p.run_config(UNTRAINED, rename=f"{REFERENCE}/{UNTRAINED}")
     return Point(REFERENCE, UNTRAINED, run, {"row": UNTRAINED, "family": "untrained"})
 
 
