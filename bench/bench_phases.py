@@ -57,7 +57,7 @@ tr = read_all(BETON); te = read_all(TEST); mark("read both .beton (numpy)")
 bb = load_backbone(CKPT, P.model.backbone) if CKPT else None
 trx, try_ = extract(bb, BETON, P.evaluate.batch_size); tex, tey = extract(bb, TEST, P.evaluate.batch_size)
 mark("extract features (reads again)")
-m = er.probes(trx, try_, tex, tey, P.evaluate); mark("probes (linear, few-label, k-NN, RankMe)")
+m, _ = er.probes(trx, try_, tex, tey, P.evaluate); mark("probes (linear, few-label, k-NN, RankMe)")
 print("ffcv imported:", "ffcv" in sys.modules, file=sys.stderr)
 print(json.dumps(T))
 """

@@ -74,3 +74,20 @@ def small_betons(tmp_path_factory, digits_splits):
 
 def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+def scored_entry(method: str, seed: int = 0, dataset: str = "digits", n: int = 200, **fields) -> dict:
+    """An evaluation entry whose per-image scores agree with its top-1 metrics: round(top1 × n / 100) of `n`
+    test images right, which ones drawn per (method, seed); `metrics` and the other fields as given."""
+    from jessl.evaluate import per_image
+
+    metrics = fields.pop("metrics")
+    rng = np.random.default_rng([seed, sum(map(ord, method))])
+    scores = {"n": n}
+    for key in ("linear_top1", "fewshot_top1", "knn_top1"):
+        if isinstance(metrics.get(key), int | float) and np.isfinite(metrics[key]):
+            right = np.zeros(n, dtype=int)
+            right[rng.permutation(n)[: round(metrics[key] * n / 100)]] = 1
+            scores[key] = per_image.encode(right, 1)
+    return {"dataset": dataset, "method": method, "seed": seed, "epochs": 12, "loss": None, **fields,
+            "metrics": metrics, "per_image": scores}

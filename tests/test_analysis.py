@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import scored_entry
 from jessl import checkpoint
 from jessl.config import ConfigError, DatasetConfig, EvaluateConfig, validate
 from jessl.data import sources
@@ -92,7 +93,7 @@ def test_evaluation_never_changes_the_backbone_and_fits_on_the_train_split_only(
     shifted = trained_checkpoint.parent / "test_shifted.beton"
     beton.write_beton(sources.ArrayDataset(test_images, test_labels + 100), shifted)
     cfg = EvaluateConfig(few_shot_repeats=2, label_fractions=[10])
-    metrics, spectrum = evaluation.evaluate(small_betons[0], shifted, trained_checkpoint, cfg, spectrum=True)
+    metrics, _, spectrum = evaluation.evaluate(small_betons[0], shifted, trained_checkpoint, cfg, spectrum=True)
     after = seen["backbone"].state_dict()
     assert all(torch.equal(after[k], v) for k, v in seen["before"].items())  # bit-identical, BN stats included
     train_labels = beton.read_all(small_betons[0])[1]
@@ -149,8 +150,8 @@ def test_transfer_and_convergence_config_errors():
 
 
 def entry(method, dataset, seed=0, source=None, **metrics):
-    e = {"dataset": dataset, "method": method, "seed": seed, "epochs": 4, "loss": method,
-         "metrics": {"linear_top1": 90.0, "fewshot_top1": 80.0, "knn_top1": 85.0, "rankme": 5.0, **metrics}}
+    e = scored_entry(method, seed, dataset, epochs=4, loss=method,
+                     metrics={"linear_top1": 90.0, "fewshot_top1": 80.0, "knn_top1": 85.0, "rankme": 5.0, **metrics})
     return {**e, "source": source} if source else e
 
 
@@ -161,20 +162,28 @@ def test_transfer_table_has_a_row_per_method_and_columns_per_pair():
     rows = tables.transfer_rows(entries, order=["random_init", "simclr"])
     assert [r["method"] for r in rows] == ["random_init", "simclr"]
     assert rows[1]["digits_to_mnist5k_knn_top1"] == 75.0 and rows[1]["seeds"] == "0;1"
+    assert rows[1]["digits_to_mnist5k_knn_top1_low"] < 75.0 < rows[1]["digits_to_mnist5k_knn_top1_high"]
     assert "d04_to_d59_knn_top1" not in rows[0]
     csv_text = tables.transfer_csv(rows)
-    assert csv_text.splitlines()[0].startswith("method,d04_to_d59_linear_top1")
+    assert csv_text.splitlines()[0].startswith("method,d04_to_d59_linear_top1,d04_to_d59_linear_top1_low,")
     md = tables.transfer_markdown(rows)
-    assert "| simclr | 90.00 | 80.00 | 85.00 | 90.00 | 80.00 | 75.00 |" in md and "digits → mnist5k k-NN %" in md
+    simclr = [line for line in md.splitlines() if line.startswith("| simclr |")][0].split(" | ")
+    assert simclr[1].startswith("90.00 [") and simclr[-1].startswith("75.00 [") and "digits → mnist5k k-NN %" in md
 
 
 def test_spectrum_and_convergence_tables():
     spec = {"dim": 4, "rankme": 2.5, "collapsed": 1, "eigenvalues": [1.0, 0.5, 0.1, 0.0]}
     rows = tables.spectrum_rows([{"dataset": "d", "method": "m", "seed": 0, "features": spec, "projector": None}])
     assert rows[0]["features_collapsed"] == 1 and rows[0]["projector_dim"] == ""
-    kept = [{**entry("m", "d"), "pct": 50, "epochs": 2}]
-    rows = tables.convergence_rows(kept, [entry("m", "d"), entry("random_init", "d")])
-    assert [(r["pct"], r["epoch"]) for r in rows] == [(50, 2), (100, 4)]
+    assert rows[0]["features_rankme_low"] == rows[0]["features_rankme_high"] == 2.5  # one seed: no interval
+    two = tables.spectrum_rows([{"dataset": "d", "method": "m", "seed": s, "features": {**spec, "rankme": r},
+                                 "projector": None} for s, r in ((0, 2.0), (1, 3.0))])
+    assert two[0]["features_rankme"] == 2.5 and two[0]["features_rankme_low"] < 2.0
+    kept = [{**entry("m", "d", seed=s), "pct": 50, "epochs": 2} for s in (0, 1)]
+    rows = tables.convergence_rows(kept, [entry("m", "d", seed=s) for s in (0, 1)] + [entry("random_init", "d")])
+    assert [(r["pct"], r["epoch"], r["seeds"]) for r in rows] == [(50, 2, "0;1"), (100, 4, "0;1")]
+    assert rows[0]["linear_top1_low"] < rows[0]["linear_top1"] == 90.0 < rows[0]["linear_top1_high"]
+    assert tables.untrained([entry("random_init", "d")])["d"]["knn_top1"]["mean"] == 85.0
 
 
 def _non_trivial_png(path):
@@ -188,11 +197,12 @@ def _non_trivial_png(path):
 def test_every_figure_is_a_non_trivial_png(tmp_path):
     rows = tables.build_rows([entry("simclr", "digits"), entry("random_init", "digits")], ["random_init", "simclr"])
     figures.accuracy_bars(rows, tmp_path / "accuracy.png")
-    figures.loss_curves({"digits/simclr s0": [3.0, 2.0, 1.5]}, tmp_path / "loss.png")
-    conv = tables.convergence_rows([{**entry("simclr", "digits"), "pct": 50, "epochs": 2, "metrics": {
-        "linear_top1": 80.0, "fewshot_top1": 60.0, "knn_top1": 70.0}}], [entry("simclr", "digits")])
-    figures.convergence(conv, tmp_path / "convergence.png", {"digits": {"linear_top1": 50.0, "fewshot_top1": 40.0,
-                                                                        "knn_top1": 45.0}})
+    figures.loss_curves({"digits/simclr": {"seed 0": [3.0, 2.0, 1.5], "seed 1": [3.1, 2.2, 1.4]}},
+                        tmp_path / "loss.png")
+    conv = tables.convergence_rows([{**entry("simclr", "digits", linear_top1=80.0, fewshot_top1=60.0, knn_top1=70.0),
+                                     "pct": 50, "epochs": 2}], [entry("simclr", "digits")])
+    figures.convergence(conv, tmp_path / "convergence.png",
+                        tables.untrained([entry("random_init", "digits", linear_top1=50.0)]))
     rng = np.random.default_rng(0)
     spec = [{"dataset": "digits", "method": m, "seed": 0, "features": summary(rng.normal(size=(100, 8)) * s),
              "projector": summary(rng.normal(size=(100, 6)))} for m, s in (("simclr", 1.0), ("byol", 0.5))]

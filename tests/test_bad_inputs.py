@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, random_images, tool_env
+from conftest import ROOT, random_images, scored_entry, tool_env
 from jessl import io as jio
 from jessl import stages
 from jessl.config import ConfigError, load, validate
@@ -374,8 +374,7 @@ class TestData:
 
 def _entry(method, seed, **metrics):
     base = {"linear_top1": 50.0, "fewshot_top1": 40.0, "knn_top1": 45.0, "rankme": 10.0}
-    return {"dataset": "digits", "method": method, "loss": method, "seed": seed, "epochs": 1,
-            "metrics": {**base, **metrics}}
+    return scored_entry(method, seed, loss=method, epochs=1, metrics={**base, **metrics})
 
 
 class TestTable:

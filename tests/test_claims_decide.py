@@ -5,24 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats as sps
 
-from jessl import stats
 from jessl.claims import decide
 from jessl.claims.verdict import Verdict
 from jessl.evaluate.linear_probe import validation_split, validation_top1
-
-
-def test_mean_interval_known_answer_and_coverage():
-    iv = stats.mean_interval([1.0, 2.0, 3.0])
-    half = sps.t.ppf(0.975, 2) / np.sqrt(3)  # sem of [1, 2, 3] is 1/√3
-    assert (iv.mean, iv.n_seeds) == (2.0, 3)
-    assert iv.low == pytest.approx(2 - half) and iv.high == pytest.approx(2 + half)
-    rng = np.random.default_rng(0)
-    hits = [(lambda i: i.low < 5.0 < i.high)(stats.mean_interval(rng.normal(5.0, 2.0, 3))) for _ in range(2000)]
-    assert np.mean(hits) == pytest.approx(0.95, abs=0.015)
-    with pytest.raises(ValueError, match=">= 2 finite"):
-        stats.mean_interval([1.0])
 
 
 @pytest.mark.parametrize("key, effects, margin, expected", [

@@ -161,7 +161,7 @@ def test_spectral_stage_tiny(tmp_path):
             angles[r["seed"]] = max(angles.get(r["seed"], 0.0), float(r["max_angle_deg"]))
     assert v.claim == 1 and v.n_seeds == 2 and v.test == "equivalence" and v.unit == "degrees"
     assert v.effect == pytest.approx(sum(angles.values()) / 2)
-    assert v.verdict == stats.decide(stats.mean_interval(list(angles.values())), 10.0, "equivalence")
+    assert v.verdict == stats.decide(stats.seed_interval(list(angles.values())), 10.0, "equivalence")
     assert all(float(r["rel_gap"]) < 1e-3 for r in rows if r["part"] == "a_linear")
     assert all(0 <= float(r["linear_top1"]) <= 100 for r in rows if r["part"] == "b_digits")
     for p in (out["table_csv"], out["figure"], out["fragment"]):

@@ -49,3 +49,39 @@ def test_rankme_closed_forms():
     # two singular values in ratio 3:1 → exp(H(3/4, 1/4))
     h = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25))
     assert rankme(np.diag([3.0, 1.0])) == pytest.approx(np.exp(h), rel=1e-5)
+
+
+def test_per_image_scores_round_trip_and_agree_with_the_top1():
+    """The stored per-image scores decode to the probe's correctness, and their mean is its top-1."""
+    from jessl.config import EvaluateConfig
+    from jessl.evaluate.run import probes
+    from jessl.report.tables import MetricError, per_image, per_image_matrix
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    x = rng.normal(size=(120, 4)) + y[:, None] * 1.5
+    cfg = EvaluateConfig(few_shot_per_class=5, few_shot_repeats=3, label_fractions=[])
+    metrics, scores = probes(x[::2], y[::2], x[1::2], y[1::2], cfg)
+    entry = {"dataset": "d", "method": "m", "seed": 0, "metrics": metrics, "per_image": scores}
+    for probe in ("linear_top1", "fewshot_top1", "knn_top1"):
+        s = per_image(entry, probe)
+        assert s.shape == (60,) and s.min() >= 0 and s.max() <= 1
+        assert round(100 * s.mean(), 2) == pytest.approx(metrics[probe], abs=0.01)
+    assert set(np.unique(per_image(entry, "linear_top1"))) <= {0.0, 1.0}
+    assert set(np.unique(per_image(entry, "fewshot_top1") * 3)) <= {0.0, 1.0, 2.0, 3.0}
+    assert per_image_matrix([{**entry, "seed": 1}, entry], "knn_top1").shape == (2, 60)
+    with pytest.raises(MetricError, match="no per-image knn_top1"):
+        per_image({"dataset": "d", "method": "m", "seed": 0, "path": "x.json"}, "knn_top1")
+    with pytest.raises(MetricError, match="x.json: d/m/seed0: 60 per-image"):
+        per_image({**entry, "path": "x.json", "per_image": {**scores, "n": 61}}, "linear_top1")
+
+
+def test_per_image_encoding_is_compact_and_checked():
+    from jessl.evaluate import per_image
+
+    counts = np.array([0, 1, 2, 3, 3, 0])
+    stored = per_image.encode(counts, 3)
+    assert np.array_equal(per_image.decode(stored) * 3, counts)
+    assert len(stored["counts"]) == 8  # base64: 4 characters per 3 images
+    with pytest.raises(ValueError, match="0 … of"):
+        per_image.encode(np.array([0, 4]), 3)

@@ -32,6 +32,7 @@ def project(tmp_path_factory):
     proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
+    params["seeds"] = [0, 1]  # two seeds: one job trains / probes both (seed-major outputs), intervals over seeds
     params["pretrain"]["epochs"] = EPOCHS
     params["pretrain"]["keep_epochs"] = [50]
     params["evaluate"]["few_shot_repeats"] = 2
@@ -65,14 +66,20 @@ def test_table_has_every_run_with_sane_accuracies(project):
     table = read_table(project)
     assert list(table) == ["random_init", "raw_pixels", "simclr", "vicreg"]
     for row in table.values():
-        assert row["dataset"] == "digits" and row["seed"] == "0"
+        assert row["dataset"] == "digits" and row["seed"] == "0;1" and row["interval"] == "seeds x test images"
+        assert float(row["linear_top1_low"]) <= float(row["linear_top1"]) <= float(row["linear_top1_high"])
         assert 50 < float(row["linear_top1"]) <= 100 and 10 < float(row["knn_top1"]) <= 100
     for method in ("simclr", "vicreg"):
         assert table[method]["epochs"] == str(EPOCHS)
         for metric in ("linear_top1", "fewshot_top1"):
             assert float(table[method][metric]) > float(table["random_init"][metric]), (method, metric)
     md = (project / "results" / "table1.md").read_text()
-    assert "| digits | simclr | simclr |" in md
+    assert "| digits | simclr | simclr |" in md and "P(method > baseline)" in md
+    summary = json.loads((project / "results" / "summary.json").read_text())
+    assert summary["meta"]["seeds"] == [0, 1] and set(summary["beats"]) == {
+        f"digits/{b}/{p}" for b in ("random_init", "raw_pixels") for p in ("linear", "k-NN")}
+    same = run(jessl(project) + ["compare", "results/summary.json", "results/summary.json"], project)
+    assert same.stdout.strip().startswith("REPRODUCED")
     for png in ("accuracy.png", "loss_curves.png"):
         assert (project / "results" / "figures" / png).read_bytes()[:4] == b"\x89PNG"
 
@@ -253,7 +260,7 @@ def test_changing_one_hyperparameter_reruns_only_that_method(project):
     assert run(audit, project).returncode == 0
     after = mtimes(project, "checkpoints/**/final.pt")
     changed = {k for k in before if before[k] != after[k]}
-    assert changed == {"checkpoints/digits/simclr/seed0/final.pt"}, out.stdout
+    assert changed == {f"checkpoints/digits/simclr/seed{s}/final.pt" for s in (0, 1)}, out.stdout
     assert json.loads(run(["dvc", "params", "diff", "--json"], project).stdout)["params.yaml"][
         "methods.simclr.hparams.temperature"]["new"] == 0.2
     assert "up to date" in run(["dvc", "status", *STAGES], project).stdout
@@ -269,7 +276,7 @@ def test_a_failed_retraining_leaves_no_orphan_record_and_dvc_checkout_restores_t
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     failed = run(SNAKEMAKE + [str(ckpt.relative_to(project))], project, check=False)
     assert failed.returncode != 0
-    log = (project / "logs/pretrain/digits/vicreg/seed0.log").read_text()
+    log = (project / "logs/pretrain/digits/vicreg.log").read_text()
     assert "loss became" in log and "Traceback" not in log
     assert not ckpt.exists() and not record.exists()  # Snakemake removed the output; no orphaned record
     (project / "params.yaml").write_text(original)

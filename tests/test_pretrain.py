@@ -305,7 +305,7 @@ def test_online_probe_learns_is_logged_per_epoch_and_leaves_the_backbone_as_it_w
     from jessl.evaluate.run import evaluate
 
     cfg = EvaluateConfig(few_shot_repeats=1)
-    metrics, _ = evaluate(*small_betons, probed, cfg)
+    metrics, _, _ = evaluate(*small_betons, probed, cfg)
     images, labels = read_all(small_betons[1])
     with torch.no_grad():
         pred = checkpoint.load_online_probe(probed)(load_backbone(probed)(to_float(torch.from_numpy(images))))

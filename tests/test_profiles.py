@@ -120,10 +120,11 @@ def expected_jobs(cfg: dict) -> dict[str, int]:
     keep = bool(cfg.get("pretrain", {}).get("keep_epochs"))
     folders = sum((c or {}).get("source") == "folder" for c in datasets.values())  # each has a manifest
     unlabeled = sum(bool((c or {}).get("unlabeled")) for d, c in datasets.items() if d in pretrained)
+    assert seeds >= 1  # one job per row trains / probes every seed
     jobs = {"convert": len(datasets), "manifest": folders, "convert_pretrain": unlabeled,
-            "pretrain": len(pretrained) * trained * seeds,
-            "evaluate": len(main) * runs * seeds, "transfer": pairs * runs * seeds,
-            "evaluate_kept": len(main) * len(methods) * seeds if keep else 0,
+            "pretrain": len(pretrained) * trained,
+            "evaluate": len(main) * runs, "transfer": pairs * runs,
+            "evaluate_kept": len(main) * len(methods) if keep else 0,
             "table": 1, "figures": 1, "table_spectrum": 1, "table_transfer": 1, "convergence": 1, "all": 1}
     return {k: v for k, v in jobs.items() if v}
 

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from jessl.stats import Interval, accuracy_interval, beats, decide, difference_interval, prob_greater
+from jessl.stats import (
+    Interval,
+    accuracy_interval,
+    beats,
+    decide,
+    difference_interval,
+    prob_greater,
+    seed_interval,
+)
 
 THETA, TAU = 2.5, 1.5  # logit of a typical image's accuracy; spread of image difficulty (logit)
 
@@ -147,3 +155,13 @@ def test_decide_rejects_bad_margin_and_test():
         decide(iv(0, 1), -1.0, "superiority")
     with pytest.raises(ValueError, match="test must be"):
         decide(iv(0, 1), 1.0, "better")  # type: ignore[arg-type]
+
+
+def test_seed_interval_is_the_t_interval_and_covers_at_nominal_rate():
+    iv = seed_interval([1.0, 2.0, 3.0])
+    assert iv.mean == 2.0 and iv.high - 2.0 == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)  # t_{0.975,2}
+    assert seed_interval([5.0]).low == seed_interval([5.0]).high == 5.0
+    rng = np.random.default_rng(0)
+    draws = rng.normal(10, 2, (2000, 3))
+    hits = sum(iv.low <= 10 <= iv.high for iv in map(seed_interval, draws))
+    assert 0.93 <= hits / 2000 <= 0.97

@@ -131,6 +131,21 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from .report.compare import CompareError, compare, read_summary, verdict
+
+    try:
+        checks = compare(read_summary(args.reported), read_summary(args.rebuilt))
+    except CompareError as err:
+        print(f"compare: error: {err}", file=sys.stderr)
+        return 2
+    for c in checks:
+        if args.verbose or not c.reproduced:
+            print(c.line())
+    print(verdict(checks))
+    return 0 if all(c.reproduced for c in checks) else 1
+
+
 def _run(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "snakemake", "--cores", args.cores, *args.targets]
     return subprocess.call(cmd, cwd=Path(args.directory))
@@ -163,6 +178,16 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--config-dir", default="config", help="folder of the profiles and layers (default: config)")
     pr.add_argument("--list", action="store_true", help="list the profiles")
     pr.set_defaults(fn=_profile)
+
+    cp = sub.add_parser("compare", help="judge a rebuilt table against the reported one (reproduced or not, per "
+                                        "number, within the two runs' intervals)")
+    cp.add_argument("reported", nargs="?", default="dvc:results/summary.json",
+                    help="the reported summary.json: a path, git:REV:PATH, or dvc:PATH (pinned in dvc.lock, read "
+                         "from the DVC cache; the default, dvc:results/summary.json)")
+    cp.add_argument("rebuilt", nargs="?", default="results/summary.json",
+                    help="the rebuilt summary.json (default: results/summary.json)")
+    cp.add_argument("-v", "--verbose", action="store_true", help="one line per number, not only the failures")
+    cp.set_defaults(fn=_compare)
 
     r = sub.add_parser("run", help="build pipeline targets with Snakemake (default: table and figures)")
     r.add_argument("targets", nargs="*", default=[])

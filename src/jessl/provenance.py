@@ -494,26 +494,24 @@ def table_rows(path: str | Path) -> list[dict[str, str]] | None:
 
 
 def is_table1(rows: list[dict[str, str]]) -> bool:
-    """A table with one row per configured (dataset, method) over all seeds (table1's layout)."""
-    return bool(rows) and {"dataset", "method", "seed"} <= set(rows[0]) and "pct" not in rows[0]
+    """Whether these rows have table1's layout (report.tables owns it)."""
+    from .report.tables import is_table1 as layout
+
+    return layout(rows)
 
 
-METRIC_KEYS = ("linear_top1", "fewshot_top1", "knn_top1", "rankme")
+def _row_filter(r: dict[str, str], column: str) -> tuple[str | None, list[str]]:
+    """(the metric key in the evaluation records whose mean over the row's records is this cell — None for an
+    interval bound or a column that is no metric —, path fragments an input of this row's cell contains)."""
+    from .report.tables import parse_column
 
-
-def _row_filter(r: dict[str, str], column: str) -> tuple[str, list[str]]:
-    """(the metric key in the evaluation records, path fragments an input of this row's cell contains)."""
-    metric, parts = column, []
-    for key in METRIC_KEYS:
-        if column != key and column.endswith(f"_{key}"):  # table2: {source}_to_{target}_{probe}
-            metric, parts = key, [f"/{column.removesuffix(f'_{key}')}/"]
+    col = parse_column(column)
+    parts = [f"/{col.pair}/"] if col.pair else []
     if r.get("dataset"):
         parts.append(f"/{r['dataset']}/")
-    if r.get("pct"):  # convergence: a kept checkpoint's evaluation, or (100 %) the final one's
+    if r.get("pct"):  # convergence: the kept checkpoints' evaluations, or (100 %) the final ones
         parts.append("/eval/" if r["pct"] == "100" else f"/pct{r['pct']}.json")
-    if r.get("seed") and "pct" in r:
-        parts.append(f"/seed{r['seed']}/")
-    return metric, parts
+    return (col.metric if col.bound == "mean" else None), parts
 
 
 def table_coverage(rows: list[dict[str, str]], datasets: Iterable[str], runs: Iterable[str],
@@ -566,6 +564,8 @@ def row_answer(node: AuditNode, rows: list[dict[str, str]], column: str | None) 
             continue
         lines.append(f"{node.path} {method} {column} = {r[column]} ({where})")
         metric, parts = _row_filter(r, column)
+        if metric is None:
+            continue
         found = []
         for n in node.inputs:
             value = ((n.record or {}).get("metrics") or {}).get(metric)

@@ -113,6 +113,20 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
+def pretrain_seeds(*, seeds: list[int], outs: list[str | Path], kept: list[str | Path], keep: list[int] | None = None,
+                   **common: Any) -> None:
+    """`pretrain` for each seed (its final checkpoint `outs[i]`, its kept ones among `kept`) in one process:
+    the imports and FFCV's compile once per run, not once per seed."""
+    from .checkpoint import kept_path
+
+    keep = list(keep or [])
+    mine = [[kept_path(out, q) for q in keep] for out in outs]
+    if sorted(map(str, (k for ks in mine for k in ks))) != sorted(map(str, kept)):
+        raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
+    for seed, out, ks in zip(seeds, outs, mine, strict=True):
+        pretrain(seed=seed, out=out, kept=ks, keep=keep, **common)
+
+
 def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
              checkpoint: str | Path | None, cfg: EvaluateConfig, out: str | Path, threads: int,
              expected_arch: str | None = None, epochs: int = 0, loss: str | None = None,
@@ -130,15 +144,17 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     check_pair(train_beton, test_beton)  # one dataset's two splits, never a mix of runs
     torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    metrics, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch, spectrum_out is not None,
-                                 online="source" not in (tags or {}),  # a transfer target has other classes
-                                 validation=validation)
+    metrics, scores, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch,
+                                         spectrum_out is not None,
+                                         online="source" not in (tags or {}),  # a transfer: other classes
+                                         validation=validation)
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
-             "metrics": metrics}
+             "metrics": metrics, "per_image": scores}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])
     outputs = [(out, entry, metrics)]
     if spectrum_out is not None:
-        outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k != "metrics"}, **spectrum}, None))
+        outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k not in ("metrics", "per_image")},
+                                       **spectrum}, None))
     for path, content, m in outputs:
         write_json(path, content)
         provenance.write_record(path, stage="evaluate", inputs=inputs, params=stage_params("evaluate", evaluate=cfg),
@@ -149,27 +165,18 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     return entry
 
 
-def evaluate_kept(*, checkpoints: list[str | Path], outs: list[str | Path], spectrum_outs: list[str | Path],
-                  infos: list[dict[str, Any]], **common: Any) -> None:
-    """`evaluate` for each checkpoint kept during one run (one job: the imports and the data load once)."""
-    for ck, out, spec, info in zip(checkpoints, outs, spectrum_outs, infos, strict=True):
-        evaluate(checkpoint=ck, out=out, spectrum_out=spec, **info, **common)
-
-
 def report(*, metrics_files: list[str | Path], order: list[str], table_csv: str | Path, table_md: str | Path,
-           summary_json: str | Path) -> None:
-    """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`)."""
+           summary_json: str | Path, params_id: str | None = None, seeds: list[int] | None = None) -> None:
+    """Evaluation JSONs → table1.csv, table1.md and a flat metrics summary (DVC `metrics:`; `params_id`, the
+    identity of the params behind it, and `seeds` go to its `meta` for `jessl compare`)."""
     from .report import tables
 
     t0 = time.perf_counter()
-    entries = tables.read_metrics(metrics_files)
-    rows = tables.build_rows(entries, order)
+    rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.to_csv(rows))
     write_text(table_md, tables.to_markdown(rows))
-    write_json(summary_json, {f"{r['dataset']}/{r['method']}": {k: r[k] for k in tables.METRICS} for r in rows})
-    for out in (table_csv, table_md, summary_json):
-        provenance.write_record(out, stage="report", inputs=metrics_files, params={"order": order},
-                                wall_time_s=time.perf_counter() - t0)
+    write_json(summary_json, tables.summary(rows, params_id, seeds))
+    _record_all([table_csv, table_md, summary_json], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
@@ -183,10 +190,10 @@ def figures(*, metrics_files: list[str | Path], checkpoints: list[str | Path], d
     t0 = time.perf_counter()
     rows = tables.build_rows(tables.read_metrics(metrics_files), order)
     fig.accuracy_bars(rows, accuracy_png)
-    histories = {}
+    histories: dict[str, dict[str, list[float]]] = {}
     for ck, dataset in zip(checkpoints, datasets, strict=True):
         c = checkpoint.read_final(ck).describe()
-        histories[f"{dataset}/{c['name']} s{c['seed']}"] = c["history"]
+        histories.setdefault(f"{dataset}/{c['name']}", {})[f"seed {c['seed']}"] = c["history"]
     fig.loss_curves(histories, loss_png)
     provenance.write_record(accuracy_png, stage="figures", inputs=metrics_files,
                             wall_time_s=time.perf_counter() - t0)
@@ -209,7 +216,7 @@ def transfer_table(*, metrics_files: list[str | Path], order: list[str], table_c
     rows = tables.transfer_rows(tables.read_metrics(metrics_files), order)
     write_text(table_csv, tables.transfer_csv(rows))
     write_text(table_md, tables.transfer_markdown(rows))
-    write_json(summary_json, {r["method"]: {k: v for k, v in r.items() if k.endswith("_top1")} for r in rows})
+    write_json(summary_json, tables.transfer_summary(rows))
     fig.transfer_bars(rows, figure)
     _record_all([table_csv, table_md, summary_json, figure], list(metrics_files), {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
@@ -243,12 +250,7 @@ def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], 
     final = tables.read_metrics(final_files)
     rows = tables.convergence_rows(tables.read_metrics(kept_files), final, order)
     write_text(table_csv, tables.convergence_csv(rows))
-    untrained: dict[str, dict[str, list[float]]] = {}
-    for e in final:
-        if e["method"] == "random_init":
-            for key in ("linear_top1", "fewshot_top1", "knn_top1"):
-                untrained.setdefault(e["dataset"], {}).setdefault(key, []).append(e["metrics"][key])
-    fig.convergence(rows, figure, {d: {k: sum(v) / len(v) for k, v in ks.items()} for d, ks in untrained.items()})
+    fig.convergence(rows, figure, tables.untrained(final))
     _record_all([table_csv, figure], [*kept_files, *final_files], {"order": order}, t0)
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
@@ -400,12 +402,12 @@ def main(logfile: str | Path | None, stage, outputs: Iterable[str | Path] = (), 
 
 # --- claims (workflow/rules/claims.smk): sweeps of table1 rows → one table or figure per paper's claim ------
 
-def evaluate_many(*, jobs: list[dict[str, Any]], cfg: EvaluateConfig, threads: int,
-                  expected_arch: str | None = None) -> None:
-    """`evaluate` for each of `jobs` (its keyword arguments) in one process: the imports and the compiled
-    loaders once per claim, not once per point (the probes are a few seconds each, the start-up as much)."""
+def evaluate_many(*, jobs: list[dict[str, Any]], **common: Any) -> None:
+    """`evaluate` for each of `jobs` (its own keyword arguments; `common` the shared ones) in one process: the
+    imports and the data load once per job list (the checkpoints kept during a run, a claim's points), not once
+    per evaluation (the probes are a few seconds each, the start-up as much)."""
     for job in jobs:
-        evaluate(cfg=cfg, threads=threads, expected_arch=expected_arch, **job)
+        evaluate(**common, **job)
 
 
 def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: list[str | Path] = (),

@@ -161,6 +161,20 @@ def prob_greater(a: np.ndarray, b: np.ndarray, confidence: float = 0.95, seed: i
                     min(x.shape[0], y.shape[0]), x.shape[1])
 
 
+def seed_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
+    """Mean of one number per seed (a RankMe, a dimension count) with its t-interval over the seeds
+    (Student's t, n − 1 degrees of freedom, `scipy.stats.t`); one seed: no interval (low = high = mean)."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim != 1 or len(v) == 0 or not np.isfinite(v).all():
+        raise ValueError(f"need one finite value per seed, got {values!r}")
+    mean = float(v.mean())
+    if len(v) == 1:
+        return Interval(mean, mean, mean, "1 seed: no interval", 1, 0)
+    sem = float(v.std(ddof=1) / np.sqrt(len(v)))
+    low, high = (mean, mean) if sem == 0 else sps.t.interval(confidence, len(v) - 1, loc=mean, scale=sem)
+    return Interval(mean, float(low), float(high), f"{confidence:.0%} t-interval over {len(v)} seeds", len(v), 0)
+
+
 def beats(p: Interval) -> bool:
     """A beats B when P(A > B)'s interval lies above 0.5 (Bouthillier et al. 2021)."""
     return p.low > 0.5
@@ -185,15 +199,3 @@ def decide(effect: Interval, margin: float, test: Test) -> Verdict:
     else:
         raise ValueError(f"test must be superiority, non_inferiority or equivalence, got {test!r}")
     return "reproduced" if yes else "not_reproduced" if no else "inconclusive"
-
-
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> Interval:
-    """Mean of per-seed values with its Student t interval (scipy.stats.t; n ≥ 2 seeds, n − 1 degrees of
-    freedom): for an effect that has no test-image sample to resample (an angle, a correlation across
-    checkpoints) or one computed per seed. With fewer than 2 values there is no interval: ValueError."""
-    x = np.asarray(values, dtype=float)
-    if x.ndim != 1 or len(x) < 2 or not np.isfinite(x).all():
-        raise ValueError(f"mean_interval: need >= 2 finite per-seed values, got {list(np.ravel(x))}")
-    mean, sem = float(x.mean()), float(sps.sem(x))
-    low, high = (mean, mean) if sem == 0 else map(float, sps.t.interval(confidence, len(x) - 1, loc=mean, scale=sem))
-    return Interval(mean, low, high, f"{confidence:.0%} t-interval over {len(x)} seeds (scipy.stats.t)", len(x), 0)

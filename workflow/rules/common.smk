@@ -18,9 +18,10 @@ def pretrain_beton(wc):
 
 
 def evaluate_inputs(wc):
+    """A row's splits and its checkpoint for every seed (raw pixels: none)."""
     inputs = {"train": f"data/{wc.dataset}/train.beton", "test": f"data/{wc.dataset}/test.beton"}
     if wc.method != "raw_pixels":
-        inputs["checkpoint"] = f"checkpoints/{wc.dataset}/{wc.method}/seed{wc.seed}/final.pt"
+        inputs["checkpoints"] = [f"checkpoints/{wc.dataset}/{wc.method}/seed{s}/final.pt" for s in P.seeds]
     return inputs
 
 
@@ -28,7 +29,7 @@ def transfer_inputs(wc):
     """The target's splits and the source's checkpoint: never the source's data, never fitted on a test split."""
     inputs = {"train": f"data/{wc.target}/train.beton", "test": f"data/{wc.target}/test.beton"}
     if wc.method != "raw_pixels":
-        inputs["checkpoint"] = f"checkpoints/{wc.source}/{wc.method}/seed{wc.seed}/final.pt"
+        inputs["checkpoints"] = [f"checkpoints/{wc.source}/{wc.method}/seed{s}/final.pt" for s in P.seeds]
     return inputs
 
 
@@ -46,3 +47,10 @@ def kept_info(method, pct):
 
     run = P.run_config(method)
     return {"loss": run.loss, "epochs": kept_epoch(pct, run.pretrain.epochs), "tags": {"pct": pct}}
+
+
+def table_identity(params):
+    """The identity of the params behind table1 (its summary's `meta`, checked by `jessl compare`)."""
+    from jessl.report.compare import identity
+
+    return identity(params)

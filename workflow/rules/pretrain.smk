@@ -4,24 +4,26 @@ TABLE_RUNS = [(d, m, s) for d, m, s in TRAINED_RUNS if d in TABLE]  # table1's f
 
 
 rule pretrain:
-    """One method × dataset × seed. Resumes from resume.pt if a previous run was killed."""
+    """One method × dataset, every seed in one job (the imports and FFCV's compile paid once, not per seed).
+    Each seed resumes from its resume.pt if a previous run was killed."""
     input:
         pretrain_beton,
     output:
-        final="checkpoints/{dataset}/{method}/seed{seed}/final.pt",
-        kept=expand("checkpoints/{{dataset}}/{{method}}/seed{{seed}}/keep/pct{pct}.pt", pct=KEEP),
+        final=expand("checkpoints/{{dataset}}/{{method}}/seed{seed}/final.pt", seed=P.seeds),
+        kept=expand("checkpoints/{{dataset}}/{{method}}/seed{seed}/keep/pct{pct}.pt", seed=P.seeds, pct=KEEP),
     wildcard_constraints:
         dataset="|".join(PRETRAINED),
         method="|".join(TRAINED),
     params:
         run=lambda wc: P.run_config(wc.method).to_params(),
         keep=KEEP,
+        seeds=P.seeds,
     conda:
         "../../envs/jessl.yaml"
     log:
-        "logs/pretrain/{dataset}/{method}/seed{seed}.log",
+        "logs/pretrain/{dataset}/{method}.log",
     benchmark:
-        "logs/benchmarks/pretrain/{dataset}/{method}/seed{seed}.tsv",
+        "logs/benchmarks/pretrain/{dataset}/{method}.tsv",
     threads: P.pretrain.threads
     resources:
         gpu=P.pretrain.gpus,

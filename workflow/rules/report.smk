@@ -8,6 +8,8 @@ rule table:
         summary="results/summary.json",
     params:
         order=P.runs,
+        params_id=table_identity(P),
+        seeds=P.seeds,
     conda:
         "../../envs/jessl.yaml"
     log:

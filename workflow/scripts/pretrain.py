@@ -1,12 +1,15 @@
-"""Rules `pretrain`, `claims_pretrain`, `claims_pretrain_kept`: one run → its final checkpoint (+ kept)."""
+"""Rules `pretrain` (every seed of one run, in one job), `claims_pretrain`, `claims_pretrain_kept` (one seed):
+the final checkpoint of each seed (+ kept)."""
 
 from jessl.config import PretrainConfig, RunConfig
-from jessl.stages import main, pretrain
+from jessl.stages import main, pretrain_seeds
 
 sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 # compile / channels_last are resources like threads: read from the config, not `params:` (a change must not
 # rerun the job)
 res = PretrainConfig.model_validate(sm.config.get("pretrain") or {})
-main(sm.log[0], pretrain, outputs=sm.output, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0],
-     out=sm.output.final, kept=list(sm.output.get("kept", [])), keep=list(sm.params.get("keep", [])),
-     seed=int(sm.wildcards.seed), threads=sm.threads, compile=res.compile, channels_last=res.channels_last)
+seeds = [int(sm.wildcards.seed)] if "seed" in sm.wildcards.keys() else [int(s) for s in sm.params.seeds]
+finals = sm.output.final if isinstance(sm.output.final, list) else [sm.output.final]
+main(sm.log[0], pretrain_seeds, outputs=sm.output, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0],
+     seeds=seeds, outs=list(finals), kept=list(sm.output.get("kept", [])), keep=list(sm.params.get("keep", [])),
+     threads=sm.threads, compile=res.compile, channels_last=res.channels_last)

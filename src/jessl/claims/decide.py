@@ -2,7 +2,7 @@
 params.yaml declares in `claims.margins`); `results/claims.json` and the labels a markdown file shows.
 
 The tests are the papers' words: "as good as" is an equivalence or a non-inferiority test, "faster" or
-"moves together" a superiority test. The effect's interval is a t-interval over seeds (`stats.mean_interval`):
+"moves together" a superiority test. The effect's interval is a t-interval over seeds (`stats.seed_interval`):
 each seed's effect already folds in its test sample. Fewer than 2 seeds give no interval: inconclusive.
 """
 
@@ -42,7 +42,7 @@ def verdict(key: str, per_seed: Sequence[float], margin: float, compared: str | 
         effect = values[0] if values else 0.0
         return Verdict(claim(key).number, "inconclusive", effect, effect, effect, margin, test, len(values),
                        f"{compared or what} (1 seed: no interval)", unit)
-    iv = stats.mean_interval(values)
+    iv = stats.seed_interval(values)
     return Verdict(claim(key).number, stats.decide(iv, margin, test), iv.mean, iv.low, iv.high, margin, test,
                    iv.n_seeds, compared or what, unit)
 

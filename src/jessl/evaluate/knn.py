@@ -9,6 +9,12 @@ import torch.nn.functional as F
 
 def knn_top1(train_x, train_y, test_x, test_y, k: int = 20, temperature: float = 0.07, chunk: int = 1024) -> float:
     """Top-1 (%) where each of the k nearest training samples votes exp(cos/τ) for its class."""
+    return 100.0 * float(knn_correct(train_x, train_y, test_x, test_y, k, temperature, chunk).mean())
+
+
+def knn_correct(train_x, train_y, test_x, test_y, k: int = 20, temperature: float = 0.07,
+                chunk: int = 1024) -> np.ndarray:
+    """Per test image: whether the exp(cos/τ)-weighted vote of its k nearest training samples is right."""
     from .linear_probe import check_split
 
     check_split(train_y, test_y, "k-NN probe")
@@ -23,4 +29,4 @@ def knn_top1(train_x, train_y, test_x, test_y, k: int = 20, temperature: float =
         top, idx = sim.topk(k, dim=1)
         votes = torch.zeros(len(top), classes).scatter_add_(1, ytr[idx], (top / temperature).exp())
         preds.append(votes.argmax(1))
-    return 100.0 * float((torch.cat(preds).numpy() == np.asarray(test_y)).mean())
+    return torch.cat(preds).numpy() == np.asarray(test_y)

@@ -20,12 +20,17 @@ def check_split(train_y, test_y, probe: str = "linear probe") -> None:
                           f"test_fraction or add test images")
 
 
-def linear_probe(train_x, train_y, test_x, test_y, c: float = 1.0) -> float:
-    """Top-1 accuracy (%) of a multinomial logistic regression on standardised features."""
+def linear_correct(train_x, train_y, test_x, test_y, c: float = 1.0) -> np.ndarray:
+    """Per test image: whether a multinomial logistic regression on standardised features classifies it right."""
     check_split(train_y, test_y)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000))
     clf.fit(train_x, train_y)
-    return 100.0 * float((clf.predict(test_x) == test_y).mean())
+    return clf.predict(test_x) == test_y
+
+
+def linear_probe(train_x, train_y, test_x, test_y, c: float = 1.0) -> float:
+    """Top-1 accuracy (%) of a multinomial logistic regression on standardised features."""
+    return 100.0 * float(linear_correct(train_x, train_y, test_x, test_y, c).mean())
 
 
 def few_label_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
@@ -42,13 +47,22 @@ def few_label_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarr
     return np.sort(np.concatenate(picks))
 
 
-def few_label_probe(train_x, train_y, test_x, test_y, per_class: int, repeats: int, c: float = 1.0):
-    """Mean and std of the linear probe's top-1 (%) over `repeats` seeded draws of `per_class` labels."""
-    accs = []
+def few_label_correct(train_x, train_y, test_x, test_y, per_class: int, repeats: int,
+                      c: float = 1.0) -> tuple[float, float, np.ndarray]:
+    """Mean and std of the linear probe's top-1 (%) over `repeats` seeded draws of `per_class` labels, and per
+    test image the number of draws that classified it right (0 … repeats)."""
+    accs, counts = [], np.zeros(len(test_y), dtype=int)
     for r in range(repeats):
         idx = few_label_indices(train_y, per_class, seed=r)
-        accs.append(linear_probe(train_x[idx], train_y[idx], test_x, test_y, c))
-    return float(np.mean(accs)), float(np.std(accs))
+        right = linear_correct(train_x[idx], train_y[idx], test_x, test_y, c)
+        accs.append(100.0 * float(right.mean()))
+        counts += right
+    return float(np.mean(accs)), float(np.std(accs)), counts
+
+
+def few_label_probe(train_x, train_y, test_x, test_y, per_class: int, repeats: int, c: float = 1.0):
+    """Mean and std of the linear probe's top-1 (%) over `repeats` seeded draws of `per_class` labels."""
+    return few_label_correct(train_x, train_y, test_x, test_y, per_class, repeats, c)[:2]
 
 
 def fraction_indices(labels: np.ndarray, pct: float, seed: int) -> np.ndarray:

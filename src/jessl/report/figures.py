@@ -23,6 +23,12 @@ PNG_META = {"Software": None}
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 
 
+def _yerr(rows: list[dict[str, Any]], key: str) -> np.ndarray:
+    """Asymmetric error bars (2, n) from the rows' `key_low` / `key_high` (the 95 % interval)."""
+    return np.array([[r[key] - r.get(f"{key}_low", r[key]) for r in rows],
+                     [r.get(f"{key}_high", r[key]) - r[key] for r in rows]], dtype=float)
+
+
 def _save(fig, path: str | Path) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, metadata=PNG_META, bbox_inches="tight")
@@ -45,7 +51,8 @@ def styles(names: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def accuracy_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Grouped bars of linear / few-label / k-NN top-1 per method, one panel per dataset."""
+    """Grouped bars of linear / few-label / k-NN top-1 per method (error bars: the 95 % interval), one panel
+    per dataset."""
     datasets = sorted({r["dataset"] for r in rows})
     fig, axes = plt.subplots(1, len(datasets), figsize=(max(6, 1.2 * len(rows) / len(datasets) + 3), 4),
                              squeeze=False, layout="constrained")
@@ -54,26 +61,30 @@ def accuracy_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
         x = np.arange(len(rs))
         for j, (key, label) in enumerate(PROBES):
             ax.bar(x + (j - 1) * 0.27, [r[key] for r in rs], 0.27, label=label, color=OKABE_ITO[j],
-                   yerr=[r.get(f"{key}_std", 0) for r in rs])
+                   yerr=_yerr(rs, key), capsize=2, error_kw={"linewidth": 0.8})
         ax.set_xticks(x, [r["method"] for r in rs], rotation=30, ha="right")
-        low = max(0, min(r[k] for r in rs for k, _ in PROBES) - 10)
+        low = max(0, min(r.get(f"{k}_low", r[k]) for r in rs for k, _ in PROBES) - 10)
         ax.set_ylim(low, 100)
         ax.set_ylabel("top-1 accuracy (%)" + (f" — axis starts at {low:.0f} %" if low > 0 else ""))
-        ax.set_title(f"{ds}: frozen-backbone probes on the test split")
+        ax.set_title(f"{ds}: frozen-backbone probes on the test split (bars: 95 % interval)")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(loc="lower right", fontsize=8)
     _save(fig, path)
 
 
-def loss_curves(histories: dict[str, list[float]], path: str | Path) -> None:
-    """Pretraining loss per epoch, one panel per run (losses live on different scales)."""
-    names = [n for n, h in histories.items() if h]
+def loss_curves(histories: dict[str, dict[str, list[float]]], path: str | Path) -> None:
+    """Pretraining loss per epoch, one panel per row (losses live on different scales), a line per seed
+    (`histories[row][seed label]`)."""
+    names = [n for n, hs in histories.items() if any(hs.values())]
     cols = min(4, max(1, len(names)))
     rows = max(1, -(-len(names) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, layout="constrained")
     for ax, name in zip(axes.flat, names, strict=False):
-        h = histories[name]
-        ax.plot(np.arange(1, len(h) + 1), h, marker=".", color=OKABE_ITO[0])
+        for j, (label, h) in enumerate(histories[name].items()):
+            ax.plot(np.arange(1, len(h) + 1), h, marker=".", color=OKABE_ITO[j % len(OKABE_ITO)], label=label,
+                    linewidth=1)
+        if len(histories[name]) > 1:
+            ax.legend(fontsize=7)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("epoch")
@@ -86,9 +97,10 @@ def loss_curves(histories: dict[str, list[float]], path: str | Path) -> None:
 
 
 def convergence(rows: list[dict[str, Any]], path: str | Path,
-                untrained: dict[str, dict[str, float]] | None = None) -> None:
-    """Accuracy of the kept checkpoints vs epoch, one line per method; a panel per dataset × probe;
-    `untrained[dataset][probe]` (random_init) drawn as a grey reference line."""
+                untrained: dict[str, dict[str, dict[str, float]]] | None = None) -> None:
+    """Accuracy of the kept checkpoints vs epoch, one line per method with its 95 % interval as a band; a panel
+    per dataset × probe; `untrained[dataset][probe]` (random_init: mean, low, high) drawn as a grey reference
+    line and band."""
     datasets = sorted({r["dataset"] for r in rows})
     methods = list(dict.fromkeys(r["method"] for r in rows))
     if not rows:
@@ -100,22 +112,23 @@ def convergence(rows: list[dict[str, Any]], path: str | Path,
         for j, (key, label) in enumerate(PROBES):
             ax = axes[i][j]
             for m in methods:
-                pts = sorted({(r["epoch"], r[key]) for r in rows if r["dataset"] == ds and r["method"] == m})
-                if pts:
-                    by_epoch: dict[int, list[float]] = {}
-                    for e, v in pts:
-                        by_epoch.setdefault(e, []).append(v)
-                    xs = sorted(by_epoch)
-                    ax.plot(xs, [np.mean(by_epoch[e]) for e in xs], label=m, markersize=4, **style[m])
+                rs = sorted((r for r in rows if r["dataset"] == ds and r["method"] == m), key=lambda r: r["epoch"])
+                if rs:
+                    xs = [r["epoch"] for r in rs]
+                    ax.plot(xs, [r[key] for r in rs], label=m, markersize=4, **style[m])
+                    ax.fill_between(xs, [r[f"{key}_low"] for r in rs], [r[f"{key}_high"] for r in rs],
+                                    color=style[m]["color"], alpha=0.12, linewidth=0)
             if untrained and ds in untrained:
-                ax.axhline(untrained[ds][key], color="grey", linestyle="--", linewidth=1, label="untrained backbone")
+                u = untrained[ds][key]
+                ax.axhline(u["mean"], color="grey", linestyle="--", linewidth=1, label="untrained backbone")
+                ax.axhspan(u["low"], u["high"], color="grey", alpha=0.12, linewidth=0)
             ax.set_title(f"{ds}: {label} probe")
             ax.set_xlabel("pretraining epoch")
             ax.set_ylabel("top-1 accuracy (%)")
             ax.xaxis.get_major_locator().set_params(integer=True)
             ax.grid(alpha=0.3)
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
-    fig.suptitle("convergence: frozen-backbone probes of checkpoints kept during pretraining")
+    fig.suptitle("convergence: frozen-backbone probes of checkpoints kept during pretraining (bands: 95 % interval)")
     _save(fig, path)
 
 
@@ -164,12 +177,14 @@ def transfer_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
         rs = [r for r in rows if f"{pair}_knn_top1" in r]
         x = np.arange(len(rs))
         for j, (key, label) in enumerate(PROBES):
-            ax.bar(x + (j - 1) * 0.27, [r[f"{pair}_{key}"] for r in rs], 0.27, label=label, color=OKABE_ITO[j])
+            ax.bar(x + (j - 1) * 0.27, [r[f"{pair}_{key}"] for r in rs], 0.27, label=label, color=OKABE_ITO[j],
+                   yerr=_yerr([{k.removeprefix(f"{pair}_"): v for k, v in r.items()} for r in rs], key), capsize=2,
+                   error_kw={"linewidth": 0.8})
         ax.set_xticks(x, [r["method"] for r in rs], rotation=30, ha="right")
         ax.set_ylim(0, 100)
         ax.set_ylabel("top-1 accuracy on the target's test split (%)")
         src, tgt = pair.split("_to_")
-        ax.set_title(f"pretrained on {src} (frozen) → probed on {tgt}")
+        ax.set_title(f"pretrained on {src} (frozen) → probed on {tgt} (bars: 95 % interval)")
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].legend(loc="lower right", fontsize=8)
     _save(fig, path)
