@@ -212,7 +212,9 @@ def test_one_sweep_point_end_to_end(tmp_path, small_betons, monkeypatch):
     assert table[0].startswith("method,label,batch_size") and len(table) == 3
     assert "kept" in (tmp_path / "results/claims/ablation.md").read_text()
     v = Verdict.from_json((tmp_path / "results/claims/ablation.verdict.json").read_text())
-    assert (v.claim, v.verdict, v.effect, v.n_seeds, v.test) == (5, "inconclusive", 0.0, 1, "non_inferiority")
+    # the full recipe against itself: a difference of exactly 0 on every resample, inside any margin
+    assert (v.claim, v.verdict, v.effect, v.low, v.high, v.n_seeds) == (5, "reproduced", 0.0, 0.0, 0.0, 1)
+    assert v.test == "non_inferiority" and "test-image bootstrap only" in v.compared
 
 
 def planned(text: str) -> dict[str, int]:

@@ -114,3 +114,28 @@ def test_verdict_sentence_comes_from_the_data():
     s = decide.sentence(v)
     assert s.startswith("**Verdict: inconclusive** — equivalence test of a − b: +0.50 [-1.50, +2.50] points")
     assert "3 seeds" in s and "margin of 2 points" in s
+
+
+def _scored(method, seed, correct, pct=None):
+    from jessl.evaluate import per_image
+
+    c = np.asarray(correct, dtype=int)
+    return {"dataset": "digits", "method": method, "seed": seed, **({"pct": pct} if pct else {}),
+            "metrics": {"linear_top1": 100.0 * c.mean()},
+            "per_image": {"n": len(c), "linear_top1": per_image.encode(c, 1)}}
+
+
+def test_paired_verdict_from_per_image_scores():
+    """a scores every image, b misses the same 10 % on each seed: the difference is +10 points on every resample
+    of seeds and images that keeps those images' share, and far above any small margin."""
+    n = 200
+    miss = np.ones(n, dtype=int)
+    miss[::10] = 0
+    a = [_scored("a", s, np.ones(n)) for s in range(3)] + [_scored("a", 0, np.zeros(n), pct=50)]  # kept: ignored
+    b = [_scored("b", s, miss) for s in range(3)]
+    v = decide.paired_verdict("convergence", decide.finals(a, "a"), decide.finals(b, "b"), 2.0, "a − b")
+    assert v.effect == pytest.approx(10.0) and v.n_seeds == 3 and v.low > 2.0 and v.verdict == "reproduced"
+    same = decide.paired_verdict("duality", decide.finals(b, "b"), decide.finals(b, "b"), 1.0, "b − b")
+    assert (same.effect, same.low, same.high, same.verdict) == (0.0, 0.0, 0.0, "reproduced")
+    one = decide.paired_verdict("ablation", decide.finals(a, "a")[:1], decide.finals(b, "b")[:1], 3.0, "a − b")
+    assert one.n_seeds == 1 and "test-image bootstrap only" in one.compared

@@ -437,10 +437,11 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
     write_text(table_csv, rc.csv_text(rows, rc.DUALITY_COLUMNS))
     write_text(dims_csv, rc.csv_text(dims, rc.DIM_COLUMNS))
     rc.dim_figure(dims, dims_figure)
-    effects, chosen = decide.duality_effects(entries, pair)
-    verdict = decide.verdict("duality", effects, margin,
-                             f"test linear top-1 of tuned {pair[0]} ({chosen[pair[0]]}) − tuned {pair[1]} "
-                             f"({chosen[pair[1]]}), each chosen on the validation split over an equal sweep")
+    _, chosen = decide.duality_effects(entries, pair)
+    verdict = decide.paired_verdict("duality", decide.finals(entries, chosen[pair[0]]),
+                                    decide.finals(entries, chosen[pair[1]]), margin,
+                                    f"test linear top-1 of tuned {pair[0]} ({chosen[pair[0]]}) − tuned {pair[1]} "
+                                    f"({chosen[pair[1]]}), each chosen on the validation split over an equal sweep")
     finding = rc.duality_finding(rows, dims, tolerance)
     table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
     _claim_md(fragment, claim('duality').heading, finding, table, [dims_figure], verdict, verdict_out)
@@ -516,9 +517,9 @@ def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str
     if combo is None:
         labels = [r["label"] for r in rows]
         raise ValueError(f"claims_ablation: no {compare!r} variant among the evaluations (labels: {labels})")
-    verdict = decide.verdict("ablation", decide.ablation_effects(entries, combo, full), margin,
-                             f"linear top-1 of {combo} ({compare}; same epochs, lr scaled per batch size) − the full "
-                             f"recipe {full}")
+    verdict = decide.paired_verdict("ablation", decide.finals(entries, combo), decide.finals(entries, full), margin,
+                                    f"linear top-1 of {combo} ({compare}; same epochs, lr scaled per batch size) − "
+                                    f"the full recipe {full}")
     _claim_md(fragment, claim('ablation').heading, finding,
               rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]), [], verdict, verdict_out)
     _record_all([table_csv, fragment, verdict_out], [*metrics_files, *transfer_files],

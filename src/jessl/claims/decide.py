@@ -154,3 +154,23 @@ def ablation_effects(entries: Sequence[Mapping[str, Any]], variant: str, full: s
     """Claim 5 per seed: linear top-1 of `variant` − the full recipe's."""
     a, b = _by_seed(entries, variant), _by_seed(entries, full)
     return [a[s][0] - b[s][0] for s in sorted(set(a) & set(b))]
+
+
+def paired_verdict(key: str, a: Sequence[Mapping[str, Any]], b: Sequence[Mapping[str, Any]], margin: float,
+                   compared: str, probe: str = "linear_top1") -> Verdict:
+    """The `Verdict` of claim `key` on mean(a) − mean(b) in points, from the evaluations' per-test-image scores
+    (`report.tables.per_image_matrix`): `stats.difference_interval`, paired on the test images, a bootstrap over
+    seeds × test images (with 1 seed the test images alone, said in `compared`)."""
+    from .. import stats
+    from ..report.tables import per_image_matrix
+
+    test, unit, _ = TESTS[key]
+    iv = stats.difference_interval(per_image_matrix(list(a), probe), per_image_matrix(list(b), probe), paired=True)
+    how = "bootstrap over seeds × test images" if iv.n_seeds > 1 else "test-image bootstrap only, 1 seed"
+    return Verdict(claim(key).number, stats.decide(iv, margin, test), iv.mean, iv.low, iv.high, margin, test,
+                   iv.n_seeds, f"{compared} (interval: {how})", unit)
+
+
+def finals(entries: Sequence[Mapping[str, Any]], method: str) -> list[Mapping[str, Any]]:
+    """`method`'s evaluations of its final checkpoints (not the kept ones), one per seed."""
+    return [e for e in entries if e["method"] == method and "pct" not in e]
