@@ -2,8 +2,10 @@
 params.yaml declares in `claims.margins`); `results/claims.json` and the labels a markdown file shows.
 
 The tests are the papers' words: "as good as" is an equivalence or a non-inferiority test, "faster" or
-"moves together" a superiority test. The effect's interval is a t-interval over seeds (`stats.seed_interval`):
-each seed's effect already folds in its test sample. Fewer than 2 seeds give no interval: inconclusive.
+"moves together" a superiority test. Two accuracies on the same test images (claims 2, 5) get the paired
+bootstrap over seeds × test images of their per-image scores (`paired_verdict`); an angle, an average over
+checkpoints or a correlation (claims 1, 3, 4) a t-interval over its per-seed values (`verdict`,
+`stats.seed_interval`), where fewer than 2 seeds give no interval: inconclusive.
 """
 
 from __future__ import annotations
