@@ -89,24 +89,32 @@ def test_claims_json_round_trip_and_markdown_labels(tmp_path):
     assert (back["spectral"].verdict, back["ablation"].verdict) == ("reproduced", "not_reproduced")
     fixture = ("| Claim 1: spectral embeddings | **reproduced** |\n"
                "Claim 5 (Bordes et al.): NOT reproduced at this scale; claim 2 was inconclusive.\n"
-               "Claim 3 has no label on this line.\n")
-    assert decide.labels_in_markdown(fixture) == {1: "reproduced", 5: "not_reproduced", 2: "inconclusive"}
+               "Claim 3 has no label on this line.\n"
+               "- **4 — inconclusive.** A list item in the docs' format.\n"
+               "- **3** items of a count are not labels, even if reproduced\n")
+    assert decide.labels_in_markdown(fixture) == {1: "reproduced", 5: "not_reproduced", 2: "inconclusive",
+                                                  4: "inconclusive"}
+    hand = "- **2 — consistent, with a caveat.** A hand-written label.\n- **3 — Not reproduced.** Another.\n"
+    assert decide.labels_in_markdown(hand) == {2: "consistent_with_a_caveat", 3: "not_reproduced"}
     assert decide.label_mismatches(fixture, back) == [
-        "claim 2: the markdown says 'inconclusive', results/claims.json says None"]
+        "claim 2: the markdown says 'inconclusive', results/claims.json says None",
+        "claim 4: the markdown says 'inconclusive', results/claims.json says None"]
     wrong = fixture.replace("NOT reproduced", "reproduced")
     assert "claim 5: the markdown says 'reproduced', results/claims.json says 'not_reproduced'" in \
         decide.label_mismatches(wrong, back)
 
 
 def test_readme_claim_labels_equal_claims_json():
-    """If the README labels claims and a results/claims.json exists, they agree (data-driven; no labels, no check)."""
+    """If the README (or docs/results.md) labels claims and results/claims.json exists, they agree (data-driven)."""
     from conftest import ROOT
 
-    readme, verdicts = ROOT / "README.md", ROOT / "results" / "claims.json"
-    labels = decide.labels_in_markdown(readme.read_text())
-    if not labels or not verdicts.exists():
-        pytest.skip("the README has no claim labels or results/claims.json is not built (make claims)")
-    assert decide.label_mismatches(readme.read_text(), decide.read_json(verdicts)) == []
+    verdicts = ROOT / "results" / "claims.json"
+    docs = [p for p in (ROOT / "README.md", ROOT / "docs" / "results.md") if p.exists()]
+    labelled = [p for p in docs if decide.labels_in_markdown(p.read_text())]
+    if not labelled or not verdicts.exists():
+        pytest.skip("no claim labels in README.md / docs/results.md, or results/claims.json is not built (make claims)")
+    found = decide.read_json(verdicts)
+    assert [f"{p.name}: {m}" for p in labelled for m in decide.label_mismatches(p.read_text(), found)] == []
 
 
 def test_verdict_sentence_comes_from_the_data():

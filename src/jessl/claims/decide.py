@@ -71,14 +71,18 @@ def read_json(path: str | Path) -> dict[str, Verdict]:
     return {k: Verdict(**v) for k, v in json.loads(Path(path).read_text()).items()}
 
 
-LABEL = re.compile(r"claim\s+(\d)\b[^\n]*?\b(not[ _]reproduced|reproduced|inconclusive)\b", re.IGNORECASE)
+PROSE = re.compile(r"claim\s+(\d)\b[^\n]*?\b(not[ _]reproduced|reproduced|inconclusive)\b", re.IGNORECASE)
+ITEM = re.compile(r"^[ \t]*[-*][ \t]+\*\*(\d)[ \t]*[—–-][ \t]*([^.*\n]+)", re.MULTILINE)
 
 
 def labels_in_markdown(text: str) -> dict[int, str]:
-    """The first verdict word after "Claim N" on each line (claim number → reproduced / not_reproduced /
-    inconclusive); a line without one gives no label."""
+    """Claim number → its label: a list item opening with "**N — <label>" (whatever the label says, so a
+    hand-written "consistent" shows as one), else the first verdict word after "Claim N" on a line. Verdict
+    words come as reproduced / not_reproduced / inconclusive."""
     out: dict[int, str] = {}
-    for m in LABEL.finditer(text):
+    for m in ITEM.finditer(text):
+        out.setdefault(int(m.group(1)), "_".join(m.group(2).lower().replace(",", " ").split()))
+    for m in PROSE.finditer(text):
         out.setdefault(int(m.group(1)), m.group(2).lower().replace(" ", "_"))
     return out
 
