@@ -357,3 +357,18 @@ def killed_in_epoch_3(monkeypatch, beton, out, run, **kw) -> None:
     with pytest.raises(KeyboardInterrupt):
         pretrain(beton, out, run, seed=0, threads=1, **kw)
     monkeypatch.setattr(loop, "_epoch", real_epoch)
+
+
+def test_pretrain_seeds_trains_each_seed_into_its_own_files(tmp_path, monkeypatch):
+    """One job, every seed: each seed's final and kept checkpoints where the checkpoint module puts them."""
+    from jessl import stages
+    from jessl.checkpoint import kept_path
+
+    calls = []
+    monkeypatch.setattr(stages, "pretrain", lambda **kw: calls.append((kw["seed"], kw["out"], kw["kept"])))
+    outs = [tmp_path / f"seed{s}" / "final.pt" for s in (0, 1)]
+    kept = [kept_path(o, q) for o in outs for q in (25, 50)]
+    stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept, keep=[25, 50], run=None, threads=1)
+    assert calls == [(0, outs[0], kept[:2]), (1, outs[1], kept[2:])]
+    with pytest.raises(ValueError, match="kept checkpoints"):
+        stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept[:3], keep=[25, 50], run=None, threads=1)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RESOURCES = ("threads", "gpus", "compile", "channels_last")  # pretrain keys that never change a number
 TABLE_PARAMS = ("seeds", "baselines", "methods", "model", "augment", "optim", "pretrain", "evaluate", "datasets")
 
 
@@ -28,6 +27,8 @@ class CompareError(ValueError):
 
 def identity(params: Any) -> str:
     """sha256 (16 hex digits) of the params that decide table1's numbers (`Params`, resources left out)."""
+    from ..runs import RESOURCES  # pretrain keys that never change a number
+
     data = params.model_dump(mode="json")
     picked = {k: data.get(k) for k in TABLE_PARAMS}
     picked["pretrain"] = {k: v for k, v in (picked["pretrain"] or {}).items() if k not in RESOURCES}
@@ -68,7 +69,7 @@ def read_summary(source: str | Path, root: str | Path = ".") -> dict[str, Any]:
             raw = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True,
                                  check=True).stdout
         elif text.startswith("dvc:"):
-            raw = _dvc_pinned(text[4:], Path(root)).read_text()
+            raw = _dvc_pinned(text[4:], Path(root)).read_text()  # a CompareError when it is not there
         else:
             raw = Path(text).read_text()
         data = json.loads(raw)
@@ -95,10 +96,10 @@ def _dvc_pinned(path: str, root: Path) -> Path:
                 md5 = out["md5"]
                 cached = root / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
                 if not cached.is_file():
-                    raise OSError(f"pinned as md5 {md5} in dvc.lock but not in the DVC cache: `dvc pull {path}` "
-                                  f"(or `dvc fetch`) first, or give the reported file")
+                    raise CompareError(f"dvc:{path}: pinned as md5 {md5} in dvc.lock but not in the DVC cache: "
+                                       f"`dvc pull {path}` first, or give the reported file")
                 return cached
-    raise OSError(f"{path} is not an output pinned in {root / 'dvc.lock'}")
+    raise CompareError(f"dvc:{path}: not an output pinned in {root / 'dvc.lock'}; give the reported file")
 
 
 def _rows(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
