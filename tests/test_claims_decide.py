@@ -8,7 +8,7 @@ import pytest
 
 from jessl.claims import decide
 from jessl.claims.verdict import Verdict
-from jessl.evaluate.linear_probe import validation_split, validation_top1
+from jessl.evaluate.linear_probe import validation_split
 
 
 @pytest.mark.parametrize("key, effects, margin, expected", [
@@ -61,13 +61,27 @@ def test_selection_reads_validation_never_test():
         assert decide.duality_effects(bad, ["simclr", "vicreg"])[1] == chosen
 
 
-def test_validation_probe_ignores_test_labels():
-    """The validation probe gets the train split alone: test labels cannot reach it (same value whatever they are)."""
+def test_validation_probe_ignores_test_labels(monkeypatch):
+    """`evaluate` with a validation split: poisoning the test labels (shuffled) moves the test probe but leaves
+    `val_linear_top1`, what a selection reads, exactly where it was."""
+    from jessl.config import EvaluateConfig
+    from jessl.evaluate import run as evaluation
+
     rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(3), 30)
-    x = rng.normal(size=(90, 5)) + y[:, None]
-    a = validation_top1(x, y, 0.2, seed=0)
-    assert a == validation_top1(x.copy(), y.copy(), 0.2, seed=0) and 0 <= a <= 100
+    y = np.repeat(np.arange(3), 40)
+    x = (rng.normal(size=(120, 6)) + 2.0 * y[:, None]).astype(np.float32)
+    test_y = np.repeat(np.arange(3), 20)
+    test_x = (rng.normal(size=(60, 6)) + 2.0 * test_y[:, None]).astype(np.float32)
+
+    def run(labels):
+        monkeypatch.setattr(evaluation, "extract", lambda _bb, beton, _bs: (x, y) if beton == "train" else
+                            (test_x, labels))
+        cfg = EvaluateConfig(few_shot_per_class=2, few_shot_repeats=1)
+        return evaluation.evaluate("train", "test", None, cfg, validation={"fraction": 0.25, "seed": 0})[0]
+
+    clean, poisoned = run(test_y), run(rng.permutation(test_y))
+    assert clean["val_linear_top1"] == poisoned["val_linear_top1"]
+    assert clean["linear_top1"] > poisoned["linear_top1"] + 20  # the poison reached the test probe
 
 
 def test_convergence_and_ablation_effects_per_seed():
