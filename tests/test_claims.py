@@ -326,3 +326,16 @@ def test_convergence_probed_on_a_transfer_target_and_duality_on_validation():
     small["convergence"]["probe_on"] = "digits"
     with pytest.raises(ConfigError, match="probe_on"):
         params(small)
+
+
+def test_ablation_lr_scaled_per_batch_size():
+    small = json.loads(json.dumps(SMALL))
+    small["ablation"] = {**small["ablation"], "batch_sizes": [16, 64], "lr_scaling": "linear"}
+    p = params(small)
+    recipe = p.run_config(small["ablation"].get("row", "simclr"))
+    runs = {pt.variant: pt.run for pt in C.sweep_points(p)["ablation"]}
+    for r in runs.values():
+        assert r.lr == pytest.approx(recipe.lr * r.pretrain.batch_size / recipe.pretrain.batch_size)
+    assert {r.pretrain.batch_size for r in runs.values()} >= {16, 64, recipe.pretrain.batch_size}
+    small["ablation"]["lr_scaling"] = "none"
+    assert all(pt.run.lr == recipe.lr for pt in C.sweep_points(params(small))["ablation"])

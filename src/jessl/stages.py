@@ -519,7 +519,7 @@ def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str
         raise ValueError(f"claims_ablation: no {compare!r} variant among the evaluations (labels: {labels})")
     verdict = decide.paired_verdict("ablation", decide.finals(entries, combo), decide.finals(entries, full), margin,
                                     f"linear top-1 of {combo} ({compare}; same epochs, so a smaller batch takes more "
-                                    f"steps; lr as optim.lr_scaling says) − the full recipe {full}")
+                                    f"steps; lr as claims.ablation.lr_scaling says) − the full recipe {full}")
     _claim_md(fragment, claim('ablation').heading, finding,
               rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]), [], verdict, verdict_out)
     _record_all([table_csv, fragment, verdict_out], [*metrics_files, *transfer_files],

@@ -4,7 +4,7 @@ theory claims (1, 4); validated with the rest of the params, cross-checked again
 from __future__ import annotations
 
 from itertools import product
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -70,6 +70,9 @@ class AblationClaim(Strict):
         description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
     batch_sizes: Batches = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
     transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
+    lr_scaling: Literal["none", "linear"] = Field(
+        "none", description="linear: a batch-size point's lr is the recipe's lr × its batch / the recipe's batch "
+        "(the comparison at equal epochs, the lr scaled per batch size); none: the recipe's lr")
 
 
 class SpectralLinear(Strict):

@@ -46,7 +46,7 @@ def variant_name(row: str, changes: dict[str, Any]) -> str:
 
 def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | None = None,
            hparams: dict[str, Any] | None = None, projector_out: int | None = None, batch_size: int | None = None,
-           num_views: int | None = None, augment: dict[str, Any] | None = None) -> RunConfig:
+           num_views: int | None = None, augment: dict[str, Any] | None = None, lr: float | None = None) -> RunConfig:
     """The run of `row` with these keys changed, resolved like the row itself (`Params.run_config`: validated,
     the peak rate scaled for the batch size)."""
     changes: dict[str, Any] = {"epochs": epochs}
@@ -60,8 +60,9 @@ def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | 
         changes["model"] = {"projector": [*p.run_config(row).model.projector[:-1], projector_out]}
     if augment:
         changes["augment"] = augment
-    if warmup_epochs is not None:
-        changes["optim"] = {"warmup_epochs": warmup_epochs}
+    optim = {**({"warmup_epochs": warmup_epochs} if warmup_epochs is not None else {}), **({"lr": lr} if lr else {})}
+    if optim:
+        changes["optim"] = optim
     return p.run_config(row, changes=changes, rename=name)
 
 
@@ -140,9 +141,12 @@ def _ablation(p: Params, c: ClaimsConfig) -> list[Point]:
         variant = variant_name(a.row, changes)
         if variant in points:  # e.g. a batch size equal to the recipe's: the full recipe itself
             continue
+        # `lr_scaling: linear`: a smaller batch gets the recipe's lr × batch / recipe batch (Goyal et al. 2017)
+        batch = ch.get("batch")
+        lr = recipe.optim.lr * batch / recipe.pretrain.batch_size if batch and a.lr_scaling == "linear" else None
         run = derive(p, a.row, name=f"ablation/{variant}", epochs=a.epochs, warmup_epochs=c.warmup_epochs,
                      hparams={"num_negatives": ch["negatives"]} if "negatives" in ch else None,
-                     batch_size=ch.get("batch"), augment=a.noise_only if ch.get("noise_only") else None)
+                     batch_size=batch, augment=a.noise_only if ch.get("noise_only") else None, lr=lr)
         tags = {"row": a.row, "label": label, "batch_size": run.pretrain.batch_size,
                 "num_negatives": run.hparams.get("num_negatives"), "noise_only": bool(ch.get("noise_only"))}
         points[variant] = Point("ablation", variant, run, tags)
