@@ -30,10 +30,10 @@ def project(tmp_path_factory):
 
 
 def set_params(proj, datasets):
-    """The copy's params.yaml with only `datasets`, one method, one tiny epoch of ResNet-18."""
+    """The copy's params.yaml with only `datasets`, one method, one seed, one tiny epoch of ResNet-18."""
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params.update(datasets=datasets, transfer={}, baselines=[], methods={"simclr": params["methods"]["simclr"]},
-                  claims=None)  # the claims name rows and datasets this copy drops
+                  seeds=[0], claims=None)  # one seed; the claims name rows and datasets this copy drops
     params["model"]["backbone"] = "resnet18"
     params["pretrain"].update(epochs=1, batch_size=16, keep_epochs=[])
     params["evaluate"].update(few_shot_per_class=1, few_shot_repeats=1)
