@@ -115,11 +115,16 @@ def _plain(run: dict[str, Any], arch: str) -> tuple[dict[str, Any], str]:
 
 
 def save_final(path: str | Path, *, arch: str, backbone: nn.Module, projector: nn.Module, run: dict[str, Any],
-               seed: int, history: list[float], online_probe: dict[str, Any] | None = None) -> None:
+               seed: int, history: list[float], online_probe: dict[str, Any] | None = None,
+               predictor: nn.Module | None = None, target: nn.Module | None = None) -> None:
     """Write the final checkpoint atomically (key order fixed, strings normalised: same run → same bytes);
-    `online_probe` (`OnlineProbe.final()`) is added under its own key when given."""
+    `online_probe` (`OnlineProbe.final()`) is added under its own key when given, and so are a target
+    method's `predictor` and EMA `target` (backbone + projector) when given (`load_heads`)."""
     run, arch = _plain(run, arch)
-    extra = {}
+    extra: dict[str, Any] = {}
+    if predictor is not None and target is not None:
+        extra["heads"] = {"predictor": predictor.state_dict(), "target_backbone": target.backbone.state_dict(),
+                          "target_projector": target.projector.state_dict()}
     if online_probe is not None:  # its history as fresh JSON: equal keys are one object, however it was built
         extra["online_probe"] = {**online_probe, "history": json.loads(json.dumps(online_probe["history"]))}
     save_torch(path, {
@@ -195,6 +200,29 @@ def load_online_probe(path: str | Path) -> nn.Linear | None:
         raise CheckpointError(f"{final.path}: its online probe does not load ({str(err).splitlines()[0]}); "
                               "delete it and rerun") from None
     return probe.eval()
+
+
+def load_heads(path: str | Path) -> tuple[nn.Module, nn.Module] | None:
+    """A target method's (predictor, EMA target backbone → projector) of a checkpoint, in eval mode; None when
+    the checkpoint has none (a method without a target, or a run that did not keep them)."""
+    from .models import build_backbone, mlp
+
+    final = read_final(path)
+    heads = _load(final.path).get("heads")
+    if heads is None:
+        return None
+    dims = list(final.run["model"]["projector"])
+    predictor = mlp(dims[-1], [int(final.run["model"]["predictor_hidden"]), dims[-1]])
+    backbone = build_backbone(final.arch, final.stem)
+    projector = mlp(backbone.out_dim, dims)
+    try:
+        predictor.load_state_dict(heads["predictor"])
+        backbone.load_state_dict(heads["target_backbone"])
+        projector.load_state_dict(heads["target_projector"])
+    except (RuntimeError, KeyError) as err:
+        raise CheckpointError(f"{final.path}: its predictor or target does not load ({str(err).splitlines()[0]}); "
+                              "delete it and rerun") from None
+    return predictor.eval(), nn.Sequential(backbone, projector).eval()
 
 
 # --- kept (convergence) ------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         if rank == 0:
             checkpoint.save_final(out, arch=params["model"]["backbone"], backbone=trainer.model.backbone,
                                   projector=trainer.model.projector, run=params, seed=seed, history=history,
-                                  online_probe=trainer.probe.final() if trainer.probe else None)
+                                  online_probe=trainer.probe.final() if trainer.probe else None, **_heads(trainer))
             checkpoint.publish_kept(out, sorted(keep_at), start if state is not None else None)
             checkpoint.drop_resume(out)
     return {
@@ -236,7 +236,14 @@ def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, hist
         if at == epoch:
             checkpoint.stage_kept(out, pct, arch=params["model"]["backbone"], backbone=trainer.model.backbone,
                                   projector=trainer.model.projector, run=params, seed=seed,
-                                  history=list(history))
+                                  history=list(history), **_heads(trainer))
+
+
+def _heads(trainer: Trainer) -> dict[str, Any]:
+    """A target method's predictor and EMA target, kept in its checkpoints (`checkpoint.load_heads`)."""
+    if trainer.target is None or trainer.model.predictor is None:
+        return {}
+    return {"predictor": trainer.model.predictor, "target": trainer.target}
 
 
 def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: int, bar,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import provenance
+from .claims import decide
 from .claims.catalogue import claim
 from .io import write_json, write_text
 from .recorded import stage_params
@@ -129,10 +130,12 @@ def pretrain_seeds(*, seeds: list[int], outs: list[str | Path], kept: list[str |
 def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
              checkpoint: str | Path | None, cfg: EvaluateConfig, out: str | Path, threads: int,
              expected_arch: str | None = None, epochs: int = 0, loss: str | None = None,
-             spectrum_out: str | Path | None = None, tags: dict[str, Any] | None = None) -> dict[str, Any]:
+             spectrum_out: str | Path | None = None, tags: dict[str, Any] | None = None,
+             validation: dict[str, Any] | None = None) -> dict[str, Any]:
     """Probe a frozen backbone (or the raw pixels): metrics JSON at `out` and, if asked, the spectrum of
     its features and projections at `spectrum_out`. `dataset` is the probed dataset, `tags` extra facts
-    of the entry (the source dataset of a transfer, the epoch of a kept checkpoint)."""
+    of the entry (the source dataset of a transfer, the epoch of a kept checkpoint); `validation`
+    ({fraction, seed}) adds the validation-split probe a selection reads."""
     import torch
 
     from .data.beton import check_pair
@@ -143,7 +146,8 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
     t0 = time.perf_counter()
     metrics, scores, spectrum = run_eval(train_beton, test_beton, checkpoint, cfg, expected_arch,
                                          spectrum_out is not None,
-                                         online="source" not in (tags or {}))  # a transfer: other classes
+                                         online="source" not in (tags or {}),  # a transfer: other classes
+                                         validation=validation)
     entry = {"dataset": dataset, "method": method, "loss": loss, "seed": seed, "epochs": epochs, **(tags or {}),
              "metrics": metrics, "per_image": scores}
     inputs = [train_beton, test_beton] + ([checkpoint] if checkpoint else [])
@@ -252,13 +256,16 @@ def convergence(*, kept_files: list[str | Path], final_files: list[str | Path], 
 
 
 def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], linear: dict[str, Any],
-                   real: dict[str, Any], seed: int, threads: int, table_csv: str | Path, figure: str | Path,
-                   fragment: str | Path) -> None:
+                   real: dict[str, Any], trained: dict[str, Any], sweep: dict[str, Any], seeds: list[int],
+                   margin: float, threads: int, table_csv: str | Path, figure: str | Path,
+                   fragment: str | Path, verdict_out: str | Path) -> None:
     """Claim 1 (Balestriero & LeCun 2022) → results/spectral.csv, figures/spectral.png and its section of
     results/claims.md (`fragment`): (a) the linear
     regime on a toy problem (`linear`: samples, dim, k, views, beta, lr, max_steps), (b) the closed forms on
     the raw pixels of `dataset` with graphs from the pipeline's `augment` or from label pairings (`real`:
-    k, probe_c, ridge)."""
+    k, probe_c, ridge, max_images); (a') linear encoders trained with the real losses for each of `seeds`
+    (`trained`: sizes, steps, lr), the claim's verdict (`verdict_out`); the invariance-weight sweep (`sweep`:
+    weights, k) on misaligned graphs."""
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -273,7 +280,9 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # numpy's BLAS too: oversubscribed cores slow the eigensolvers tenfold
     t0 = time.perf_counter()
+    seed = seeds[0]
     rows = sc.linear_regime(seed=seed, **linear)
+    rows += sc.trained_losses(seeds=seeds, **trained)
     splits = sources.load(cfg)
     train, test = splits["train"], splits["test"]
     images = torch.from_numpy(train.images)
@@ -282,29 +291,36 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
     def flat(x):  # grey images: one channel of the normalised float images
         return x[:, 0].reshape(len(x), -1)
 
-    rows += sc.graph_alignment(x1=flat(v1), x2=flat(v2), train_x=flat(aug.to_float(images)), train_y=train.labels,
-                               test_x=flat(aug.to_float(torch.from_numpy(test.images))), test_y=test.labels,
-                               seed=seed, **real)
+    pixels = {"x1": flat(v1), "x2": flat(v2), "train_x": flat(aug.to_float(images)), "train_y": train.labels,
+              "test_x": flat(aug.to_float(torch.from_numpy(test.images))), "test_y": test.labels,
+              "probe_c": real["probe_c"], "ridge": real["ridge"], "max_images": real.get("max_images")}
+    rows += sc.graph_alignment(**pixels, k=real["k"], seed=seed)
+    rows += sc.invariance_sweep(**pixels, k=min(sweep["k"], pixels["x1"].shape[1]), seeds=seeds,
+                                weights=sweep["weights"], graphs=sc.PAIRINGS)
     write_text(table_csv, write_csv(rows, sc.COLUMNS))
     theory_figures.spectral(rows, figure)
-    _claim_md(fragment, claim('spectral').heading,
-              rc.spectral_finding(rows), rc.markdown_table(rows, sc.COLUMNS), [figure])
-    params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real}
+    verdict = decide.verdict("spectral", decide.spectral_effects(rows), margin)
+    _claim_md(fragment, claim('spectral').heading, rc.spectral_finding(rows),
+              rc.markdown_table([r for r in rows if r["part"] != "c_invariance"], sc.COLUMNS) + "\n\n"
+              + rc.markdown_table(rc.invariance_table(rows), rc.INVARIANCE_COLUMNS), [figure], verdict, verdict_out)
+    params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real,
+              "trained": trained, "sweep": sweep, "seeds": seeds, "margin": margin}
     metrics = {f"{r['part']}/{r['criterion'].split(' (')[0]}/{r['graph']}/{k}": r[k] for r in rows
                for k in ("rel_gap", "max_angle_deg", "linear_top1") if k in r}
-    for out in (table_csv, figure, fragment):
+    for out in (table_csv, figure, fragment, verdict_out):
         provenance.write_record(out, stage="claims_theory", inputs=[], raw_inputs=sources.raw_files(cfg),
                                 params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
                                 env=provenance.environment("cpu", threads))
     log.info("wrote %s (%d rows)", table_csv, len(rows))
 
 
-def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], checkpoints: dict[str, list[str]],
-                 batches: dict[str, Any], objective: dict[str, Any], seed: int, threads: int,
-                 table_csv: str | Path, figure: str | Path, fragment: str | Path) -> None:
+def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
+                 checkpoints: dict[str, dict[str, list[str]]], batches: dict[str, Any], objective: dict[str, Any],
+                 seed: int, margin: float, threads: int, table_csv: str | Path, figure: str | Path,
+                 fragment: str | Path, verdict_out: str | Path) -> None:
     """Claim 4 (Li et al. 2021) → results/hsic_infonce.csv, figures/hsic_infonce.png and its section of
     results/claims.md (`fragment`): InfoNCE and the
-    SSL-HSIC objective of every checkpoint of each run (`checkpoints`: run → its kept and final checkpoints)
+    SSL-HSIC objective of every checkpoint of each run (`checkpoints`: run → seed → its kept and final checkpoints)
     on the same fixed batches of views of the test split of `dataset` (`batches`: batch_size, num_batches;
     `objective`: temperature, gamma, scale)."""
     import torch
@@ -323,23 +339,27 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     t0 = time.perf_counter()
     fixed = hi.eval_batches(sources.load(cfg)["test"].images, AugmentConfig(**augment), seed=seed, **batches)
     rows = []
-    for method, paths in checkpoints.items():
-        mine = []
-        for path in paths:
-            epoch = len(ck.read_final(path).describe()["history"])
-            mine.append({"method": method, "epoch": epoch, **hi.objectives(path, fixed, **objective)})
-        corr = hi.correlations(mine)
-        rows += [{**r, **corr} for r in sorted(mine, key=lambda r: r["epoch"])]
+    for method, by_seed in checkpoints.items():
+        for run_seed, paths in sorted(by_seed.items(), key=lambda kv: int(kv[0])):
+            mine = []
+            for path in paths:
+                epoch = len(ck.read_final(path).describe()["history"])
+                mine.append({"method": method, "seed": int(run_seed), "epoch": epoch,
+                             **hi.objectives(path, fixed, **objective, null_seed=seed)})
+            corr = hi.correlations(mine)
+            rows += [{**r, **corr} for r in sorted(mine, key=lambda r: r["epoch"])]
     write_text(table_csv, write_csv(rows, hi.COLUMNS))
-    theory_figures.hsic_infonce(rows, figure)
+    theory_figures.hsic_infonce([r for r in rows if r["seed"] == min(x["seed"] for x in rows)], figure)
     summary = rc.hsic_summary(rows)
+    verdict = decide.verdict("hsic_infonce", decide.hsic_effects(rows), margin)
     _claim_md(fragment, claim('hsic_infonce').heading, rc.hsic_finding(summary),
-              rc.markdown_table(summary, rc.HSIC_SUMMARY_COLUMNS), [figure])
+              rc.markdown_table(summary, rc.HSIC_SUMMARY_COLUMNS), [figure], verdict, verdict_out)
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "batches": batches,
               "objective": objective}
-    metrics = {f"{r['method']}/{k}": r[k] for r in rows for k in r if k.startswith(("pearson", "spearman"))}
-    inputs = [p for paths in checkpoints.values() for p in paths]
-    for out in (table_csv, figure, fragment):
+    metrics = {f"{r['method']}/seed{r['seed']}/{k}": r[k] for r in rows for k in r
+               if k.startswith(("pearson", "spearman"))}
+    inputs = [p for by_seed in checkpoints.values() for paths in by_seed.values() for p in paths]
+    for out in (table_csv, figure, fragment, verdict_out):
         provenance.write_record(out, stage="claims_theory", inputs=inputs, raw_inputs=sources.raw_files(cfg),
                                 params=params, seed=seed, wall_time_s=time.perf_counter() - t0, metrics=metrics,
                                 env=provenance.environment("cpu", threads))
@@ -390,16 +410,24 @@ def evaluate_many(*, jobs: list[dict[str, Any]], **common: Any) -> None:
         evaluate(**common, **job)
 
 
-def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: list[str | Path] = ()) -> None:
+def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: list[str | Path] = (),
+              verdict: Any = None, verdict_out: str | Path | None = None) -> None:
+    """A claim's section of results/claims.md: heading, the verdict's line (from `verdict`, a `Verdict`, also
+    written to `verdict_out` as JSON), the finding, the table and the figures."""
     from .report.claims import relative
 
     links = [f"![{Path(f).stem}]({relative(f, Path(path).parent.parent)})" for f in figures]
-    write_text(path, "\n\n".join([f"## {title}", finding, table, *links]) + "\n")
+    lines = [f"## {title}", *([decide.sentence(verdict)] if verdict is not None else []), finding, table, *links]
+    write_text(path, "\n\n".join(lines) + "\n")
+    if verdict_out is not None:
+        write_text(verdict_out, verdict.to_json() + "\n")
 
 
-def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, table_csv: str | Path,
-                   dims_csv: str | Path, dims_figure: str | Path, fragment: str | Path) -> None:
-    """Garrido et al. 2023: best and median per method over its sweep, the family gap; accuracy vs dimension."""
+def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, pair: list[str],
+                   margin: float, table_csv: str | Path, dims_csv: str | Path, dims_figure: str | Path,
+                   fragment: str | Path, verdict_out: str | Path) -> None:
+    """Garrido et al. 2023: best and median per method over its sweep, the family gap; accuracy vs dimension;
+    the verdict on `pair` (tuned SimCLR vs tuned VICReg, each chosen on the validation split)."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
@@ -409,20 +437,27 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
     write_text(table_csv, rc.csv_text(rows, rc.DUALITY_COLUMNS))
     write_text(dims_csv, rc.csv_text(dims, rc.DIM_COLUMNS))
     rc.dim_figure(dims, dims_figure)
+    _, chosen = decide.duality_effects(entries, pair)
+    verdict = decide.paired_verdict("duality", decide.finals(entries, chosen[pair[0]]),
+                                    decide.finals(entries, chosen[pair[1]]), margin,
+                                    f"test linear top-1 of tuned {pair[0]} ({chosen[pair[0]]}) − tuned {pair[1]} "
+                                    f"({chosen[pair[1]]}), each chosen on the validation split over an equal sweep")
     finding = rc.duality_finding(rows, dims, tolerance)
     table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
-    _claim_md(fragment, claim('duality').heading, finding, table,
-              [dims_figure])
-    _record_all([table_csv, dims_csv, dims_figure, fragment], list(metrics_files),
-                {"order": order, "tolerance": tolerance}, t0)
+    _claim_md(fragment, claim('duality').heading, finding, table, [dims_figure], verdict, verdict_out)
+    _record_all([table_csv, dims_csv, dims_figure, fragment, verdict_out], list(metrics_files),
+                {"order": order, "tolerance": tolerance, "pair": pair, "margin": margin}, t0)
     log.info("wrote %s: %s", table_csv, finding)
 
 
 def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[str | Path], fractions: list[int],
-                       order: list[str], table_csv: str | Path, eigen_csv: str | Path, figure: str | Path,
-                       eigen_figure: str | Path, fragment: str | Path) -> None:
+                       order: list[str], frossl: str, others: list[str], margin: float, table_csv: str | Path,
+                       eigen_csv: str | Path, figure: str | Path, eigen_figure: str | Path, fragment: str | Path,
+                       verdict_out: str | Path, transfer_files: list[str | Path] = (),
+                       probe_on: str | None = None) -> None:
     """Skean et al. 2024: epochs to a fraction of the final accuracy (equal steps, equal images) and the
-    eigenvalues of the embedding covariance over training."""
+    eigenvalues of the embedding covariance over training; the verdict on the curves probed on `probe_on`
+    (`transfer_files`: a target where the untrained backbone is well below the trained ones) when given."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
@@ -448,35 +483,67 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
+    far = read_metrics(transfer_files) if transfer_files else []
+    where = probe_on if far else "the pretraining data"
+    verdict = decide.verdict("convergence", decide.convergence_effects(far or entries, frossl, others), margin,
+                             f"{frossl}'s mean linear top-1 over the kept checkpoints − the best of "
+                             f"{', '.join(others)} (equal steps; probed on {where})")
+    if far:
+        rows_far = rc.convergence_rows(far, fractions, order)
+        finding += " " + rc.convergence_finding(rows_far, fractions[0]).replace(
+            "To ", f"Probed on {probe_on} (untrained {rows_far[0]['untrained_top1']:.2f} %): to ", 1)
     _claim_md(fragment, claim('convergence').heading, finding,
-              rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])
-    _record_all([table_csv, figure, fragment], list(metrics_files), {"order": order, "fractions": fractions}, t0)
+              rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure], verdict, verdict_out)
+    _record_all([table_csv, figure, fragment, verdict_out], list(metrics_files),
+                {"order": order, "fractions": fractions, "frossl": frossl, "others": others, "margin": margin}, t0)
     _record_all([eigen_csv, eigen_figure], list(spectrum_files), {}, t0)
     log.info("wrote %s: %s", table_csv, finding)
 
 
 def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str | Path], full: str,
-                    target: str | None, table_csv: str | Path, fragment: str | Path) -> None:
+                    target: str | None, margin: float, table_csv: str | Path, fragment: str | Path,
+                    verdict_out: str | Path, compare: str = "combination") -> None:
     """Bordes et al. 2023: one negative, noise-only views, small batches, the combination vs the full recipe
     and the untrained backbone, on the probes and on transfer."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
-    rows = rc.ablation_rows(read_metrics(metrics_files), read_metrics(transfer_files), full)
+    entries = read_metrics(metrics_files)
+    rows = rc.ablation_rows(entries, read_metrics(transfer_files), full)
     write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
     finding = rc.ablation_finding(rows, target)
+    combo = next((r["method"] for r in rows if r["label"] == compare), None)
+    if combo is None:
+        labels = [r["label"] for r in rows]
+        raise ValueError(f"claims_ablation: no {compare!r} variant among the evaluations (labels: {labels})")
+    verdict = decide.paired_verdict("ablation", decide.finals(entries, combo), decide.finals(entries, full), margin,
+                                    f"linear top-1 of {combo} ({compare}; same epochs, so a smaller batch takes more "
+                                    f"steps; lr as claims.ablation.lr_scaling says) − the full recipe {full}")
     _claim_md(fragment, claim('ablation').heading, finding,
-              rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]))
-    _record_all([table_csv, fragment], [*metrics_files, *transfer_files], {"full": full, "target": target}, t0)
+              rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]), [], verdict, verdict_out)
+    _record_all([table_csv, fragment, verdict_out], [*metrics_files, *transfer_files],
+                {"full": full, "target": target, "margin": margin}, t0)
     log.info("wrote %s: %s", table_csv, finding)
 
 
-def claims_report(*, fragments: list[str | Path], out: str | Path) -> None:
-    """`results/claims.md`: each claim's section (its finding, table and figure links), in the order given."""
+def claims_report(*, fragments: list[str | Path], verdicts: list[str | Path], out: str | Path,
+                  json_out: str | Path) -> None:
+    """`results/claims.md`: each claim's section (its verdict, finding, table and figure links), in the order
+    given; `results/claims.json`: every claim's `Verdict` (what the README's labels are checked against)."""
+    from .claims.verdict import Verdict
+
     t0 = time.perf_counter()
-    parts = ["# Claims", "Each section: what the claim's run showed here (computed from the numbers), its table "
-             "and figures. `snakemake --cores all claims` rebuilds every number."]
+    found = [Verdict.from_json(Path(f).read_text()) for f in verdicts]
+    table = ["| claim | verdict | effect [95 % interval] | margin | test | seeds |", "|---|---|---|---|---|---|"]
+    table += [f"| {v.claim} | {v.verdict.replace('_', ' ')} | {v.effect:+.2f} [{v.low:+.2f}, {v.high:+.2f}] "
+              f"{v.unit} | {v.margin:g} | {v.test.replace('_', '-')} | {v.n_seeds} |"
+              for v in sorted(found, key=lambda v: v.claim)]
+    parts = ["# Claims", "Each section: the claim's verdict (reproduced, not reproduced or inconclusive: a test of "
+             "its effect's 95 % interval against the margin declared in params.yaml, `claims.margins`), what the "
+             "claim's runs showed here (computed from the numbers), its table and figures. `snakemake --cores all "
+             "claims` rebuilds every number; `results/claims.json` holds the verdicts.", "\n".join(table)]
     parts += [Path(f).read_text().strip() for f in fragments]
     write_text(out, "\n\n".join(parts) + "\n")
-    _record_all([out], list(fragments), {}, t0)
+    decide.write_json(json_out, found)
+    _record_all([out, json_out], [*fragments, *verdicts], {}, t0)

@@ -100,9 +100,12 @@ rule claims_duality:
         dims="results/dim_sweep.csv",
         figure=report("results/figures/dim_sweep.png", caption="../report/claims.rst", category="claims"),
         fragment="results/claims/duality.md",
+        verdict="results/claims/duality.verdict.json",
     params:
         order=list(P.methods),
         tolerance=P.claims.duality.tolerance if P.claims and P.claims.duality else 0.0,
+        pair=P.claims.duality.pair if P.claims and P.claims.duality else [],
+        margin=P.claims.margins.duality if P.claims else 0.0,
     conda:
         "../../envs/jessl.yaml"
     log:
@@ -116,8 +119,9 @@ rule claims_duality:
 rule claims_convergence:
     """Skean et al. 2024 → results/table_convergence.csv, figures/convergence_frossl.png (+ eigenvalues)."""
     input:
-        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", [])],
-        spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", [])],
+        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", []) if j["dataset"] == P.claims.dataset],
+        spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", []) if j["spectrum_out"]],
+        transfer=[j["out"] for j in CLAIM_EVALS.get("convergence", []) if j["dataset"] != P.claims.dataset],
     output:
         csv=report("results/table_convergence.csv", caption="../report/claims.rst", category="claims"),
         eigen="results/convergence_eigenvalues.csv",
@@ -125,9 +129,15 @@ rule claims_convergence:
         eigen_figure=report("results/figures/convergence_eigenvalues.png", caption="../report/claims.rst",
                             category="claims"),
         fragment="results/claims/convergence.md",
+        verdict="results/claims/convergence.verdict.json",
     params:
         order=[pt.variant for pt in CLAIM_POINTS.get("convergence", [])],
         fractions=P.claims.convergence.fractions if P.claims and P.claims.convergence else [],
+        # FroSSL at its first listed view count against every other row, all at the same epochs and batch size
+        frossl=C.frossl_variant(P.claims.convergence) if P.claims and P.claims.convergence else "",
+        others=P.claims.convergence.rows if P.claims and P.claims.convergence else [],
+        margin=P.claims.margins.convergence if P.claims else 0.0,
+        probe_on=P.claims.convergence.probe_on if P.claims and P.claims.convergence else None,
     conda:
         "../../envs/jessl.yaml"
     log:
@@ -146,8 +156,10 @@ rule claims_ablation:
     output:
         csv=report("results/table_ablation.csv", caption="../report/claims.rst", category="claims"),
         fragment="results/claims/ablation.md",
+        verdict="results/claims/ablation.verdict.json",
     params:
         full=P.claims.ablation.row if P.claims and P.claims.ablation else "",
+        margin=P.claims.margins.ablation if P.claims else 0.0,
         target=P.claims.ablation.transfer if P.claims and P.claims.ablation else None,
     conda:
         "../../envs/jessl.yaml"
@@ -169,11 +181,13 @@ CLAIM_SECTIONS = lambda wc: sorted(  # noqa: E731
 
 
 rule claims_report:
-    """Every claim's section → results/claims.md, claims 1 … 5 in order."""
+    """Every claim's section → results/claims.md, claims 1 … 5 in order; their verdicts → results/claims.json."""
     input:
         fragments=CLAIM_SECTIONS,
+        verdicts=lambda wc: [str(f).removesuffix(".md") + ".verdict.json" for f in CLAIM_SECTIONS(wc)],
     output:
         md=report("results/claims.md", caption="../report/claims.rst", category="claims"),
+        json="results/claims.json",
     conda:
         "../../envs/jessl.yaml"
     log:

@@ -11,13 +11,17 @@ rule spectral:
         csv=report("results/spectral.csv", caption="../report/spectral.rst", category="claims"),
         figure=report("results/figures/spectral.png", caption="../report/spectral.rst", category="claims"),
         fragment="results/claims/spectral.md",
+        verdict="results/claims/spectral.verdict.json",
     params:
         dataset=CLAIM_DATASET,
         cfg=P.datasets[CLAIM_DATASET].data_params(),
         augment=P.augment.model_dump(),
         linear=SPECTRAL_LINEAR,
         real=SPECTRAL_REAL,
-        seed=P.seeds[0],
+        trained=SPECTRAL_TRAINED,
+        sweep=SPECTRAL_SWEEP,
+        seeds=THEORY_SEEDS,
+        margin=THEORY_CFG.margins.spectral,
     conda:
         "../../envs/jessl.yaml"
     log:
@@ -55,19 +59,21 @@ rule hsic_pretrain:
 rule hsic_infonce:
     """Claim 4: InfoNCE and the SSL-HSIC objective of every kept checkpoint on the same fixed batches."""
     input:
-        lambda wc: [p for ps in hsic_checkpoints(P.seeds[0]).values() for p in ps],
+        lambda wc: [p for s in THEORY_SEEDS for ps in hsic_checkpoints(s).values() for p in ps],
     output:
         csv=report("results/hsic_infonce.csv", caption="../report/hsic_infonce.rst", category="claims"),
         figure=report("results/figures/hsic_infonce.png", caption="../report/hsic_infonce.rst", category="claims"),
         fragment="results/claims/hsic_infonce.md",
+        verdict="results/claims/hsic_infonce.verdict.json",
     params:
         dataset=CLAIM_DATASET,
         cfg=P.datasets[CLAIM_DATASET].data_params(),
         augment=P.augment.model_dump(),
-        checkpoints=hsic_checkpoints(P.seeds[0]),
+        checkpoints={m: {str(s): hsic_checkpoints(s)[m] for s in THEORY_SEEDS} for m in HSIC_METHODS},
         batches=HSIC_BATCHES,
         objective=HSIC_OBJECTIVE,
-        seed=P.seeds[0],
+        seed=THEORY_SEEDS[0],
+        margin=THEORY_CFG.margins.hsic_infonce,
     conda:
         "../../envs/jessl.yaml"
     log:

@@ -7,7 +7,11 @@ THEORY_CFG = P.claims or ClaimsConfig()
 
 CLAIM_DATASET = "digits" if "digits" in P.datasets else TABLE[0]  # raw pixels / eval batches / pretraining data
 SPECTRAL_LINEAR = THEORY_CFG.spectral.linear.model_dump()
-SPECTRAL_REAL = {"k": THEORY_CFG.spectral.k, "probe_c": P.evaluate.linear_c, "ridge": THEORY_CFG.spectral.ridge}
+SPECTRAL_REAL = {"k": THEORY_CFG.spectral.k, "probe_c": P.evaluate.linear_c, "ridge": THEORY_CFG.spectral.ridge,
+                 "max_images": THEORY_CFG.spectral.max_images}
+SPECTRAL_TRAINED = THEORY_CFG.spectral.trained.model_dump()
+SPECTRAL_SWEEP = {"weights": THEORY_CFG.spectral.invariance_weights, "k": THEORY_CFG.spectral.sweep_k}
+THEORY_SEEDS = THEORY_CFG.seeds  # claims.seeds: every claim on the same seeds
 HSIC_METHODS = [m for m in ("ssl_hsic_notarget", "ssl_hsic") if m in P.methods]  # without and with a target
 HSIC_EPOCHS = THEORY_CFG.hsic_infonce.epochs
 HSIC_KEEP = [round(100 * e / HSIC_EPOCHS) for e in range(HSIC_EPOCHS)]  # one checkpoint per epoch, 0 = init

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import linalg
+from scipy import linalg, sparse
+
+Graph = torch.Tensor | np.ndarray | sparse.sparray | sparse.spmatrix  # dense, or sparse (n×n with O(n) edges)
 
 
 def augmentation_graph(num_samples: int, num_views: int = 2) -> torch.Tensor:
@@ -30,7 +32,7 @@ def invariance(z: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
 
 
 def linear_closed_form(
-    x: torch.Tensor | Sequence[torch.Tensor], k: int, graph: torch.Tensor | None = None
+    x: torch.Tensor | Sequence[torch.Tensor], k: int, graph: Graph | None = None
 ) -> tuple[torch.Tensor, float]:
     """W (D×K) minimising `invariance(XW, G)` subject to Cov(XW) = I, and the minimum value.
 
@@ -43,12 +45,10 @@ def linear_closed_form(
         x = torch.cat(list(x))
     if graph is None:
         raise ValueError("linear_closed_form: give the augmentation graph G or a list of views")
-    xs = x.detach().double().cpu().numpy()
-    g = graph.detach().double().cpu().numpy()
+    xs, g = _np(x), _graph(graph)
     n = xs.shape[0]
-    lap = np.diag(g.sum(1)) - g
     xc = xs - xs.mean(0)
-    evals, evecs = linalg.eigh(xs.T @ lap @ xs, xc.T @ xc / (n - 1), subset_by_index=[0, k - 1])
+    evals, evecs = linalg.eigh(laplacian_form(xs, g), xc.T @ xc / (n - 1), subset_by_index=[0, k - 1])
     return torch.from_numpy(evecs), float(2.0 * evals.sum() / n)
 
 
@@ -64,6 +64,20 @@ def linear_closed_form(
 
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().double().cpu().numpy()
+
+
+def _graph(g: Graph) -> np.ndarray | sparse.csr_array:
+    """G as float64: a scipy sparse array stays sparse (a pair graph of 2n views has 2n edges, so the CIFAR-10
+    train split's 100k views need a few MB, not the 80 GB of a dense 2n×2n matrix)."""
+    if sparse.issparse(g):
+        return sparse.csr_array(g, dtype=np.float64)
+    return _np(g) if isinstance(g, torch.Tensor) else np.asarray(g, dtype=np.float64)
+
+
+def laplacian_form(x: np.ndarray, g: np.ndarray | sparse.csr_array) -> np.ndarray:
+    """XᵀLX = Xᵀdiag(G1)X − XᵀGX without forming L (D×D; G dense or sparse)."""
+    deg = np.asarray(g.sum(axis=1)).ravel()
+    return x.T @ (deg[:, None] * x) - x.T @ (g @ x)
 
 
 def covariance(z: torch.Tensor) -> torch.Tensor:
@@ -89,16 +103,17 @@ def global_loss(z: torch.Tensor, graph: torch.Tensor) -> torch.Tensor:
     return gram.square().sum() / n**2 - 2.0 * (g * gram).sum() / g.sum()
 
 
-def _check(x: np.ndarray, g: np.ndarray, k: int) -> None:
+def _check(x: np.ndarray, g: np.ndarray | sparse.csr_array, k: int) -> None:
     n, d = x.shape
-    if g.shape != (n, n) or not np.allclose(g, g.T) or np.any(np.diag(g) != 0) or g.sum() <= 0:
+    asym = abs(g - g.T).max() if g.shape == (n, n) else 1.0
+    if g.shape != (n, n) or asym > 1e-12 or np.any(g.diagonal() != 0) or g.sum() <= 0:
         raise ValueError(f"graph must be a symmetric {n}×{n} matrix with a zero diagonal and at least one edge, "
                          f"got shape {g.shape}")
     if not 1 <= k <= d:
         raise ValueError(f"k must be in [1, {d}] (the input dimension), got {k}")
 
 
-def local_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int, beta: float,
+def local_closed_form(x: torch.Tensor, graph: Graph, k: int, beta: float,
                       ridge: float = 0.0) -> tuple[torch.Tensor, float, np.ndarray]:
     """W (D×K) minimising `local_loss`(XW, G, β), the minimum, and the generalised eigenvalues μ.
 
@@ -108,10 +123,10 @@ def local_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int, beta: float,
     generalised eigenproblem of LPP / Laplacian Eigenmaps — and the minimum is
     Σ_k μ_k − μ_k²/(4β) (β where μ_k ≥ 2β). As β → ∞ it is `linear_closed_form`.
     """
-    xs, g = _np(x), _np(graph)
+    xs, g = _np(x), _graph(graph)
     _check(xs, g, k)
     n, d = xs.shape
-    a = 2.0 * xs.T @ (np.diag(g.sum(1)) - g) @ xs / n
+    a = 2.0 * laplacian_form(xs, g) / n
     xc = xs - xs.mean(0)
     b = xc.T @ xc / (n - 1) + ridge * np.eye(d)
     mu, u = linalg.eigh(a, b)
@@ -120,7 +135,7 @@ def local_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int, beta: float,
     return torch.from_numpy(u[:, :k] * np.sqrt(t)), value, mu
 
 
-def global_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int,
+def global_closed_form(x: torch.Tensor, graph: Graph, k: int,
                        rcond: float = 1e-10) -> tuple[torch.Tensor, float, np.ndarray]:
     """W (D×K) minimising `global_loss`(XW, G), the minimum, and the eigenvalues θ of c·UᵀGU.
 
@@ -129,7 +144,7 @@ def global_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int,
     restricted to the span of the data): W = V S⁻¹ Q_K diag(√max(θ_k, 0)) for the K largest θ, and the
     minimum is −Σ_k max(θ_k, 0)²/N². Equivalently XᵀGX w = θ' XᵀX w.
     """
-    xs, g = _np(x), _np(graph)
+    xs, g = _np(x), _graph(graph)
     _check(xs, g, k)
     n = xs.shape[0]
     c = n * n / g.sum()
@@ -138,7 +153,7 @@ def global_closed_form(x: torch.Tensor, graph: torch.Tensor, k: int,
     u, s, vt = u[:, keep], s[keep], vt[keep]
     if k > len(s):
         raise ValueError(f"k={k} exceeds the rank {len(s)} of X")
-    theta, q = linalg.eigh(c * u.T @ g @ u)
+    theta, q = linalg.eigh(c * u.T @ (g @ u))
     theta, q = theta[::-1], q[:, ::-1]
     m = q[:, :k] * np.sqrt(np.clip(theta[:k], 0.0, None))
     w = vt.T @ (m / s[:, None])

@@ -4,9 +4,16 @@
     trained by gradient descent (float64) on the local (VICReg-style) and the global (SimCLR-style,
     squared) criterion of `spectral` against their closed forms: the relative loss gap and the
     principal angles between the learned and the closed-form subspaces.
+    These are the closed forms verified (of the project's own smooth stand-ins), not the paper's statement.
+(a') `trained_losses`: the paper's statement proper: linear encoders trained with the project's real VICReg
+    and SimCLR losses (`jessl.methods`) against the closed-form subspace (largest principal angle), for
+    several toy seeds and sizes.
 (b) `graph_alignment`: the closed-form embeddings of raw digit pixels for graphs G that agree with the
     labels (augmented views of one image; two images of one class) or not (random or wrong-class
-    pairs), scored by the pipeline's linear probe.
+    pairs), scored by the pipeline's linear probe; `invariance_sweep`: the paper's advice (small invariance
+    weight on graphs misaligned with the labels) as the local closed form's probe accuracy over the
+    invariance weight, beside the global (SimCLR-sq) form. Graphs are sparse (2n edges for 2n views), and
+    `max_images` subsamples, so a CIFAR-10-sized split never builds a dense 2n×2n matrix.
 """
 
 from __future__ import annotations
@@ -16,13 +23,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy import sparse
 from scipy.linalg import subspace_angles
 
 from . import spectral
 
 PAIRINGS = ("augmentation", "same_class", "random", "other_class")
-COLUMNS = ["part", "criterion", "graph", "k", "closed_form_loss", "trained_loss", "rel_gap", "max_angle_deg", "steps",
-           "linear_top1"]
+COLUMNS = ["part", "criterion", "graph", "k", "seed", "samples", "dim", "invariance_weight", "closed_form_loss",
+           "trained_loss", "rel_gap", "max_angle_deg", "steps", "linear_top1"]
+REAL_LOSSES = ("vicreg", "simclr")  # the project's losses, default hyper-parameters (jessl.methods.registry)
 
 
 def toy_problem(samples: int, dim: int, views: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,30 +110,75 @@ def pairing(labels: np.ndarray, kind: str, seed: int) -> np.ndarray:
     return out
 
 
-def pair_graph(pi: np.ndarray) -> torch.Tensor:
+def pair_graph(pi: np.ndarray) -> sparse.csr_array:
     """G over the stack [view 1 of every image; view 2 of every image]: an edge between view 1 of i and
-    view 2 of π(i) (symmetric, zero diagonal)."""
+    view 2 of π(i) (symmetric, zero diagonal; sparse: 2n stored entries)."""
     n = len(pi)
-    g = torch.zeros(2 * n, 2 * n, dtype=torch.float64)
-    g[torch.arange(n), n + torch.from_numpy(pi)] = 1.0
-    return ((g + g.T) > 0).double()
+    g = sparse.coo_array((np.ones(n), (np.arange(n), n + np.asarray(pi))), shape=(2 * n, 2 * n)).tocsr()
+    return ((g + g.T) > 0).astype(np.float64)
+
+
+def trained_losses(*, sizes: list[dict[str, int]], seeds: list[int], lr: float, steps: int,
+                   losses: tuple[str, ...] = REAL_LOSSES) -> list[dict[str, Any]]:
+    """(a'): for each toy size ({samples, dim, k}), seed and real loss, a linear encoder z = xW (float32, full
+    batch, Adam) trained with the project's loss on the two views, and the largest principal angle between W
+    and the closed-form subspace (`spectral.linear_closed_form`, the hard-constraint local form; on a pair graph
+    with centred X the global form spans the same subspace)."""
+    from ..methods import registry
+
+    rows = []
+    for size in sizes:
+        for seed in seeds:
+            x, _ = toy_problem(size["samples"], size["dim"], 2, seed)
+            x1, x2 = x[:size["samples"]], x[size["samples"]:]
+            w_star, _ = spectral.linear_closed_form([x1, x2], size["k"])
+            for name in losses:
+                method = registry.get(name)
+                gen = torch.Generator().manual_seed(seed + 1)
+                w = (0.1 * torch.randn(size["dim"], size["k"], generator=gen)).requires_grad_()
+                opt = torch.optim.Adam([w], lr=lr)
+                a, b = x1.float(), x2.float()
+                for _ in range(steps):
+                    opt.zero_grad()
+                    value = method([a @ w, b @ w])
+                    value.backward()
+                    opt.step()
+                rows.append({"part": "a_trained", "criterion": name, "graph": "augmentation", "k": size["k"],
+                             "seed": seed, "samples": size["samples"], "dim": size["dim"],
+                             "trained_loss": float(value.detach()), "steps": steps,
+                             "max_angle_deg": max_angle_deg(w.detach(), w_star)})
+    return rows
+
+
+def subsample(n: int, max_images: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of at most `max_images` of `n` images (all of them when `max_images` is None or ≥ n)."""
+    if max_images is None or max_images >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_images, replace=False))
+
+
+def _fit_views(x1: torch.Tensor, x2: torch.Tensor, ridge: float) -> tuple[torch.Tensor, float, float]:
+    """The stacked views scaled to unit std, the scale, and the ridge relative to the mean variance."""
+    x = torch.cat([x1, x2]).double()
+    scale = float(x.std())
+    x = x / scale
+    return x, scale, ridge * float(torch.trace(spectral.covariance(x))) / x.shape[1]
 
 
 def graph_alignment(*, x1: torch.Tensor, x2: torch.Tensor, train_x: torch.Tensor, train_y: np.ndarray,
                     test_x: torch.Tensor, test_y: np.ndarray, k: int, seed: int, probe_c: float,
-                    ridge: float) -> list[dict[str, Any]]:
+                    ridge: float, max_images: int | None = None) -> list[dict[str, Any]]:
     """(b): for each pairing, the local and the global closed form fitted on the two augmented views
-    (x1, x2: flattened pixels of the train images) and their linear probe (%) on train/test pixels."""
+    (x1, x2: flattened pixels of the train images; at most `max_images` of them, seeded) and their linear
+    probe (%) on train/test pixels."""
     from ..evaluate.linear_probe import linear_probe
 
-    x = torch.cat([x1, x2]).double()
-    scale = float(x.std())
-    x = x / scale
+    keep = subsample(len(train_y), max_images, seed)
+    x, scale, ridge = _fit_views(x1[keep], x2[keep], ridge)
     rows = [{"part": "b_digits", "criterion": "raw pixels (no embedding)", "graph": "-", "k": x.shape[1],
              "linear_top1": linear_probe(train_x.numpy(), train_y, test_x.numpy(), test_y, c=probe_c)}]
-    ridge = ridge * float(torch.trace(spectral.covariance(x))) / x.shape[1]
     for kind in PAIRINGS:
-        graph = pair_graph(pairing(train_y, kind, seed))
+        graph = pair_graph(pairing(train_y[keep], kind, seed))
         forms = {"local (VICReg / Laplacian eigenmaps)": spectral.local_closed_form(x, graph, k, float("inf"), ridge),
                  "global (SimCLR-sq / MDS)": spectral.global_closed_form(x, graph, k)}
         for name, (w, _, _) in forms.items():
@@ -132,4 +186,31 @@ def graph_alignment(*, x1: torch.Tensor, x2: torch.Tensor, train_x: torch.Tensor
             acc = linear_probe((train_x.double() @ w).numpy(), train_y, (test_x.double() @ w).numpy(), test_y,
                                c=probe_c)
             rows.append({"part": "b_digits", "criterion": name, "graph": kind, "k": k, "linear_top1": acc})
+    return rows
+
+
+def invariance_sweep(*, x1: torch.Tensor, x2: torch.Tensor, train_x: torch.Tensor, train_y: np.ndarray,
+                     test_x: torch.Tensor, test_y: np.ndarray, k: int, seeds: list[int], weights: list[float],
+                     graphs: tuple[str, ...], probe_c: float, ridge: float,
+                     max_images: int | None = None) -> list[dict[str, Any]]:
+    """The paper's advice on misaligned graphs: per graph and pairing seed, the linear probe (%) of the local
+    closed form with invariance weight w (`local_loss` scaled by w: β = 1/w; a dimension whose generalised
+    eigenvalue μ ≥ 2/w collapses) for each w in `weights`, and of the global (SimCLR-sq) form, all at `k` dims."""
+    from ..evaluate.linear_probe import linear_probe
+
+    rows = []
+    for seed in seeds:
+        keep = subsample(len(train_y), max_images, seed)
+        x, scale, r = _fit_views(x1[keep], x2[keep], ridge)
+        for kind in graphs:
+            graph = pair_graph(pairing(train_y[keep], kind, seed))
+            forms = [(f"local (VICReg), w={w:g}", w, spectral.local_closed_form(x, graph, k, 1.0 / w, r)[0])
+                     for w in weights]
+            forms.append(("global (SimCLR-sq)", None, spectral.global_closed_form(x, graph, k)[0]))
+            for name, w, proj in forms:
+                proj = proj / scale
+                acc = linear_probe((train_x.double() @ proj).numpy(), train_y, (test_x.double() @ proj).numpy(),
+                                   test_y, c=probe_c)
+                rows.append({"part": "c_invariance", "criterion": name.split(",")[0], "graph": kind, "k": k,
+                             "seed": seed, "invariance_weight": w, "linear_top1": acc})
     return rows

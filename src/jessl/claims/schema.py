@@ -3,7 +3,8 @@ theory claims (1, 4); validated with the rest of the params, cross-checked again
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from itertools import product
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -17,6 +18,7 @@ Percents = Distinct(int, "percentages", gt=0, lt=100, sort=True)
 Dims = Distinct(int, "dimensions", ge=1)
 Views = Distinct(int, "view counts", ge=2)
 Batches = Distinct(int, "batch sizes", ge=2)
+Weights = Distinct(float, "invariance weights", gt=0, lt=float("inf"))
 
 
 class DualityClaim(Strict):
@@ -30,6 +32,8 @@ class DualityClaim(Strict):
     dims: Dims = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
     dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
     tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")
+    pair: list[str] = Field(default_factory=lambda: ["simclr", "vicreg"], min_length=2, max_length=2,
+                            description="the paper's pair: their tuned points (chosen on validation) are compared")
 
     @field_validator("sweeps")
     @classmethod
@@ -51,6 +55,9 @@ class ConvergenceClaim(Strict):
     frossl_views: Views = Field(default_factory=lambda: [2, 4, 8], min_length=1)
     rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
     fractions: Percents = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
+    probe_on: str | None = Field(None, description="dataset the verdict's curves are probed on: a transfer target "
+                                 "where the untrained backbone is well below the trained ones (e.g. mnist5k); "
+                                 "None: claims.dataset")
 
 
 class AblationClaim(Strict):
@@ -63,6 +70,9 @@ class AblationClaim(Strict):
         description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
     batch_sizes: Batches = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
     transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
+    lr_scaling: Literal["none", "linear"] = Field(
+        "none", description="linear: a batch-size point's lr is the recipe's lr × its batch / the recipe's batch "
+        "(the comparison at equal epochs, the lr scaled per batch size); none: the recipe's lr")
 
 
 class SpectralLinear(Strict):
@@ -83,12 +93,39 @@ class SpectralLinear(Strict):
         return self
 
 
+class ToySize(Strict):
+    samples: int = Field(ge=4)
+    dim: int = Field(ge=2)
+    k: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _k_fits(self) -> ToySize:
+        if self.k >= self.dim:
+            raise ValueError(f"k: {self.k} must be below dim {self.dim} (a subspace, not the whole space)")
+        return self
+
+
+class SpectralTrained(Strict):
+    """Claim 1 (a'): linear encoders trained with the real VICReg and SimCLR losses, one per size × seed."""
+
+    sizes: list[ToySize] = Field(default_factory=lambda: [ToySize(samples=32, dim=6, k=2),
+                                                          ToySize(samples=64, dim=8, k=3)], min_length=1)
+    steps: int = Field(300, ge=1, description="full-batch Adam steps")
+    lr: float = Field(0.05, gt=0.0)
+
+
 class SpectralClaim(Strict):
-    """Balestriero & LeCun 2022 (claim 1): (a) the linear regime, (b) the closed forms on a dataset's pixels."""
+    """Balestriero & LeCun 2022 (claim 1): (a) the linear regime, (a') real losses, (b) the closed forms on a
+    dataset's pixels and the invariance-weight sweep on misaligned graphs."""
 
     linear: SpectralLinear = SpectralLinear()
+    trained: SpectralTrained = SpectralTrained()
     k: int = Field(16, ge=1, description="(b): embedding dimension of the closed forms on the pixels")
     ridge: float = Field(1e-6, gt=0.0, description="(b): ridge added to the covariances before solving")
+    max_images: int | None = Field(None, ge=2, description="(b): at most this many train images (seeded subsample)")
+    invariance_weights: Weights = Field(default_factory=lambda: [0.1, 1.0, 2.0, 4.0, 8.0], min_length=1,
+                                            description="(b): the sweep's invariance weights (β = 1/w)")
+    sweep_k: int = Field(64, ge=1, description="(b): embedding dimension of the invariance-weight sweep")
 
 
 class HsicClaim(Strict):
@@ -102,6 +139,24 @@ class HsicClaim(Strict):
     scale: float = Field(1.0, gt=0.0, description="SSL-HSIC's IMQ kernel scale")
 
 
+class Validation(Strict):
+    """The validation split every selection reads (a stratified part of the train split, fixed seed)."""
+
+    fraction: float = Field(0.2, gt=0.0, lt=1.0, description="share of each class of the train split held out")
+    seed: int = Field(0, ge=0, description="seed of the held-out draw (fixed: every point sees the same split)")
+
+
+class Margins(Strict):
+    """Each claim's margin, in its effect's unit; its test is in `jessl.claims.decide.TESTS`. A verdict is
+    computed from the effect's interval against it (`jessl.stats.decide`), never tuned to decide."""
+
+    spectral: float = Field(10.0, ge=0.0, description="degrees: largest principal angle counted as 'in the subspace'")
+    duality: float = Field(2.0, ge=0.0, description="top-1 points: tuned SimCLR − tuned VICReg counted as equal")
+    convergence: float = Field(0.0, ge=0.0, description="top-1 points: FroSSL's lead over every other method early on")
+    hsic_infonce: float = Field(0.0, ge=0.0, description="Pearson r: co-movement beyond the shuffled-pair null")
+    ablation: float = Field(3.0, ge=0.0, description="top-1 points: how far below the full recipe is 'as good'")
+
+
 class ClaimsConfig(Strict):
     """`claims:`: the sweeps of `snakemake claims`, each point a table1 row's run with a few keys changed."""
 
@@ -113,6 +168,8 @@ class ClaimsConfig(Strict):
     ablation: AblationClaim | None = None
     spectral: SpectralClaim = SpectralClaim()
     hsic_infonce: HsicClaim = HsicClaim()
+    validation: Validation = Validation()
+    margins: Margins = Margins()
 
     def check(self, p: Params) -> None:
         """What the claims name must exist in `p`; every sweep value must be a valid hyper-parameter."""
@@ -141,6 +198,11 @@ def check_claims(c: ClaimsConfig, p: Params) -> None:
         if rows and all(r in d.contrastive for r in rows):
             problems.append("claims.duality.contrastive: every swept row is contrastive, so there is no gap to "
                             "measure; leave at least one dimension-contrastive row out of the list")
+        sizes = {r: len(list(product(*d.sweeps[r].values()))) for r in d.pair if r in d.sweeps}
+        if len(sizes) < 2:
+            problems.append(f"claims.duality.pair: {d.pair} must both be rows of claims.duality.sweeps")
+        elif len(set(sizes.values())) > 1:
+            problems.append(f"claims.duality.pair: unequal sweeps ({sizes} points); give both rows as many points")
         if d.dim_rows and not d.dims:
             problems.append("claims.duality.dims: empty, but dim_rows are given; list projector dimensions")
         for row, grid in d.sweeps.items():
@@ -162,6 +224,8 @@ def check_claims(c: ClaimsConfig, p: Params) -> None:
                     method.check_views(views)
                 except ValueError as err:
                     problems.append(f"claims.convergence.frossl_views: {err}")
+    if v is not None and v.probe_on is not None and (v.probe_on not in p.datasets or v.probe_on == c.dataset):
+        problems.append(f"claims.convergence.probe_on: {v.probe_on!r} must be another dataset under `datasets`")
     a = c.ablation
     if a is not None:
         problems += _need_rows([a.row], p, "ablation.row")

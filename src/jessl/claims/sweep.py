@@ -46,7 +46,7 @@ def variant_name(row: str, changes: dict[str, Any]) -> str:
 
 def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | None = None,
            hparams: dict[str, Any] | None = None, projector_out: int | None = None, batch_size: int | None = None,
-           num_views: int | None = None, augment: dict[str, Any] | None = None) -> RunConfig:
+           num_views: int | None = None, augment: dict[str, Any] | None = None, lr: float | None = None) -> RunConfig:
     """The run of `row` with these keys changed, resolved like the row itself (`Params.run_config`: validated,
     the peak rate scaled for the batch size)."""
     changes: dict[str, Any] = {"epochs": epochs}
@@ -60,8 +60,9 @@ def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | 
         changes["model"] = {"projector": [*p.run_config(row).model.projector[:-1], projector_out]}
     if augment:
         changes["augment"] = augment
-    if warmup_epochs is not None:
-        changes["optim"] = {"warmup_epochs": warmup_epochs}
+    optim = {**({"warmup_epochs": warmup_epochs} if warmup_epochs is not None else {}), **({"lr": lr} if lr else {})}
+    if optim:
+        changes["optim"] = optim
     return p.run_config(row, changes=changes, rename=name)
 
 
@@ -105,11 +106,16 @@ def _duality(p: Params, c: ClaimsConfig) -> list[Point]:
     return list(points.values())
 
 
+def frossl_variant(v: Any, views: int | None = None) -> str:
+    """The convergence point of FroSSL with `views` views (default: the first listed, the one the verdict reads)."""
+    return f"{v.frossl_row}-views{v.frossl_views[0] if views is None else views}"
+
+
 def _convergence(p: Params, c: ClaimsConfig) -> list[Point]:
     v = c.convergence
     points = []
     for views in v.frossl_views:
-        variant = f"{v.frossl_row}-views{views}"
+        variant = frossl_variant(v, views)
         run = derive(p, v.frossl_row, name=f"convergence/{variant}", epochs=v.epochs, warmup_epochs=c.warmup_epochs,
                      num_views=views)
         points.append(Point("convergence", variant, run, {"row": v.frossl_row, "views": views}))
@@ -135,9 +141,12 @@ def _ablation(p: Params, c: ClaimsConfig) -> list[Point]:
         variant = variant_name(a.row, changes)
         if variant in points:  # e.g. a batch size equal to the recipe's: the full recipe itself
             continue
+        # `lr_scaling: linear`: a smaller batch gets the recipe's lr × batch / recipe batch (Goyal et al. 2017)
+        batch = ch.get("batch")
+        lr = recipe.optim.lr * batch / recipe.pretrain.batch_size if batch and a.lr_scaling == "linear" else None
         run = derive(p, a.row, name=f"ablation/{variant}", epochs=a.epochs, warmup_epochs=c.warmup_epochs,
                      hparams={"num_negatives": ch["negatives"]} if "negatives" in ch else None,
-                     batch_size=ch.get("batch"), augment=a.noise_only if ch.get("noise_only") else None)
+                     batch_size=batch, augment=a.noise_only if ch.get("noise_only") else None, lr=lr)
         tags = {"row": a.row, "label": label, "batch_size": run.pretrain.batch_size,
                 "num_negatives": run.hparams.get("num_negatives"), "noise_only": bool(ch.get("noise_only"))}
         points[variant] = Point("ablation", variant, run, tags)
@@ -191,14 +200,27 @@ def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
             out = result_dir(claim, pt.variant, seed)
             info = {"method": pt.variant, "seed": seed, "loss": pt.run.loss, "epochs": pt.run.pretrain.epochs,
                     "tags": {"claim": claim, **pt.tags}}
+            # a sweep's best point is chosen on a validation split of the train split, never on test
+            val = {"validation": c.validation.model_dump()} if claim == "duality" else {}
             jobs.append({**betons, **info, "checkpoint": ck, "out": f"{out}/metrics.json",
-                         "spectrum_out": f"{out}/spectrum.json"})
+                         "spectrum_out": f"{out}/spectrum.json", **val})
+            probe = c.convergence.probe_on if claim == "convergence" else None
+            if probe:  # the final (or untrained) checkpoint on the transfer target the verdict reads
+                far = {"dataset": probe, "train_beton": f"data/{probe}/train.beton",
+                       "test_beton": f"data/{probe}/test.beton"}
+                jobs.append({**info, **far, "tags": {**info["tags"], "source": ds}, "checkpoint": ck,
+                             "out": f"{out}/transfer_{probe}.json", "spectrum_out": None})
             if claim == "convergence" and pt.claim == "convergence":
                 for pct in c.convergence.keep_epochs:
                     epoch = kept_epoch(pct, pt.run.pretrain.epochs)
                     jobs.append({**betons, **info, "epochs": epoch, "tags": {**info["tags"], "pct": pct},
                                  "checkpoint": str(kept_path(ck, pct)), "out": f"{out}/pct{pct}.json",
                                  "spectrum_out": f"{out}/pct{pct}.spectrum.json"})
+                    if probe:
+                        jobs.append({**info, **far, "epochs": epoch,
+                                     "tags": {**info["tags"], "pct": pct, "source": ds},
+                                     "checkpoint": str(kept_path(ck, pct)),
+                                     "out": f"{out}/pct{pct}_transfer_{probe}.json", "spectrum_out": None})
             if claim == "ablation" and c.ablation.transfer:
                 t = c.ablation.transfer
                 jobs.append({**info, "dataset": t, "train_beton": f"data/{t}/train.beton",

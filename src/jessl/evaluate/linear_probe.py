@@ -73,3 +73,27 @@ def fraction_indices(labels: np.ndarray, pct: float, seed: int) -> np.ndarray:
         idx = np.flatnonzero(labels == c)
         picks.append(rng.choice(idx, max(1, round(len(idx) * pct / 100)), replace=False))
     return np.sort(np.concatenate(picks))
+
+
+def validation_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, validation) indices: a stratified `fraction` of the training split (at least one image per class,
+    at least one left to fit on), drawn with a fixed seed. Selections (a sweep's best point) are made on the
+    validation part, so no test label ever reaches them."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"claims.validation.fraction: {fraction} must be in (0, 1); e.g. 0.2")
+    rng = np.random.default_rng(seed)
+    val = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        if len(idx) < 2:
+            raise ConfigError(f"claims.validation: class {c} has {len(idx)} training image(s); a validation split "
+                              "needs >= 2 per class; use a larger train split")
+        val.append(rng.choice(idx, min(len(idx) - 1, max(1, round(len(idx) * fraction))), replace=False))
+    v = np.sort(np.concatenate(val))
+    return np.setdiff1d(np.arange(len(labels)), v), v
+
+
+def validation_top1(train_x, train_y, fraction: float, seed: int, c: float = 1.0) -> float:
+    """The linear probe fitted on the fit part of the training split and scored on its validation part (%)."""
+    fit, val = validation_split(np.asarray(train_y), fraction, seed)
+    return linear_probe(train_x[fit], train_y[fit], train_x[val], train_y[val], c)

@@ -17,7 +17,7 @@ from ..config import EvaluateConfig
 from . import per_image
 from .features import extract
 from .knn import knn_correct
-from .linear_probe import few_label_correct, fraction_indices, linear_correct, linear_probe
+from .linear_probe import few_label_correct, fraction_indices, linear_correct, linear_probe, validation_top1
 from .spectrum import rankme
 from .spectrum import summary as spectrum_summary
 
@@ -50,10 +50,13 @@ def probes(trx: np.ndarray, try_: np.ndarray, tex: np.ndarray, tey: np.ndarray,
 
 def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | Path | None,
              cfg: EvaluateConfig, expected_arch: str | None = None,
-             spectrum: bool = False,
-             online: bool = True) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+             spectrum: bool = False, online: bool = True,
+             validation: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """(probe metrics, per-test-image scores (`per_image`'s format), spectrum of the train-split features and
     projections — or None unless asked).
+
+    With `validation` ({fraction, seed}), `val_linear_top1` is the linear probe on a validation split carved
+    from the train split (`linear_probe.validation_split`): what a selection reads, never the test split.
 
     With `online` (the data is the one the checkpoint was pretrained on) and a checkpoint that trained an
     online probe (`pretrain.online_probe`), `online_top1` is that probe's top-1 (%) on the test split: a
@@ -62,6 +65,9 @@ def evaluate(train_beton: str | Path, test_beton: str | Path, checkpoint: str | 
     trx, try_ = extract(backbone, train_beton, cfg.batch_size)
     tex, tey = extract(backbone, test_beton, cfg.batch_size)
     metrics, scores = probes(trx, try_, tex, tey, cfg)
+    if validation is not None:
+        metrics["val_linear_top1"] = round(validation_top1(trx, try_, validation["fraction"], validation["seed"],
+                                                           cfg.linear_c), 2)
     head = load_online_probe(checkpoint) if checkpoint is not None and online else None
     if head is not None:
         with torch.no_grad():
