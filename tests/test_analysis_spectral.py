@@ -81,5 +81,5 @@ def test_spectral_is_analysis_not_a_method():
     assert importlib.util.find_spec("jessl.analysis.spectral") is not None
     assert "spectral" not in {m.name for m in pkgutil.iter_modules(jessl.methods.__path__)}
     for method in METHODS.values():
-        fn = getattr(method.loss, "func", method.loss)  # unwrap functools.partial
+        fn = getattr(method.fn, "func", method.fn)  # the imported loss, functools.partial unwrapped
         assert not fn.__module__.startswith("jessl.analysis"), method.name
