@@ -108,7 +108,7 @@ def test_feeding_a_pair_method_and_embeddings():
     loss = loss_of_views(get("simclr"), views, online, hparams={"temperature": 0.2})
     with torch.no_grad():
         z = [online(x) for x in views]
-    assert torch.allclose(loss.detach(), get("simclr").loss(z[0], z[1], temperature=0.2), atol=1e-6)
+    assert torch.allclose(loss.detach(), get("simclr").fn(z[0], z[1], temperature=0.2), atol=1e-6)
     z = [torch.randn(6, 5, requires_grad=True) for _ in range(2)]
     loss_of_embeddings(get("byol"), z).backward()
     assert z[0].grad is not None
