@@ -60,3 +60,34 @@ def test_feed_hands_the_probe_each_views_detached_features():
     with_feats = loss_of_views(METHODS["simclr"], views, enc, features=feats)
     assert len(feats) == 2 and not any(f.requires_grad for f in feats)
     torch.testing.assert_close(with_feats, loss_of_views(METHODS["simclr"], views, enc))
+
+
+def test_inductor_compiles_forward_and_backward_of_the_trained_network_on_the_cpu():
+    """`pretrain.compile` with its real backend: the compiled encoder (with the probe's features as an
+    output) gives the eager loss and gradients, and a second step does not recompile."""
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    from jessl.methods.feed import loss_of_views
+    from jessl.methods.registry import METHODS
+
+    torch._dynamo.reset()
+    counters.clear()
+    torch.manual_seed(0)
+    enc = Encoder("resnet_tiny", [16, 8])
+    compiled = Accel(torch.device("cpu"), compile=True).compiled(enc)
+    grads = []
+    for model in (enc, compiled, compiled):
+        g = torch.Generator().manual_seed(1)
+        views = [torch.randn(8, 3, 8, 8, generator=g) for _ in range(2)]
+        feats: list[torch.Tensor] = []
+        enc.zero_grad()
+        loss = loss_of_views(METHODS["simclr"], views, model, features=feats)
+        loss.backward()
+        grads.append((loss.detach(), feats[0], [p.grad.clone() for p in enc.parameters()]))
+    (l0, f0, g0), (l1, f1, g1), _ = grads
+    torch.testing.assert_close(l1, l0, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(f1, f0, rtol=1e-4, atol=1e-5)
+    for a, b in zip(g1, g0):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    assert counters["stats"]["unique_graphs"] == 1  # one graph for both views and both steps: no recompile
