@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import provenance
+from .claims.catalogue import claim
 from .io import write_json, write_text
 
 if TYPE_CHECKING:  # annotations only: the report jobs (tables, figures) then import no torch (≈ 3 s each)
@@ -281,7 +282,7 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
                                seed=seed, **real)
     write_text(table_csv, write_csv(rows, sc.COLUMNS))
     theory_figures.spectral(rows, figure)
-    _claim_md(fragment, "Claim 1: SSL optima are spectral embeddings (Balestriero & LeCun 2022)",
+    _claim_md(fragment, claim('spectral').heading,
               rc.spectral_finding(rows), rc.markdown_table(rows, sc.COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real}
     metrics = {f"{r['part']}/{r['criterion'].split(' (')[0]}/{r['graph']}/{k}": r[k] for r in rows
@@ -327,7 +328,7 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     write_text(table_csv, write_csv(rows, hi.COLUMNS))
     theory_figures.hsic_infonce(rows, figure)
     summary = rc.hsic_summary(rows)
-    _claim_md(fragment, "Claim 4: SSL-HSIC and InfoNCE move together (Li et al. 2021)", rc.hsic_finding(summary),
+    _claim_md(fragment, claim('hsic_infonce').heading, rc.hsic_finding(summary),
               rc.markdown_table(summary, rc.HSIC_SUMMARY_COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "batches": batches,
               "objective": objective}
@@ -405,7 +406,7 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
     rc.dim_figure(dims, dims_figure)
     finding = rc.duality_finding(rows, dims, tolerance)
     table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
-    _claim_md(fragment, "Claim 2: contrastive ≈ non-contrastive after tuning (Garrido et al. 2023)", finding, table,
+    _claim_md(fragment, claim('duality').heading, finding, table,
               [dims_figure])
     _record_all([table_csv, dims_csv, dims_figure, fragment], list(metrics_files),
                 {"order": order, "tolerance": tolerance}, t0)
@@ -442,7 +443,7 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
-    _claim_md(fragment, "Claim 3: FroSSL converges faster (Skean et al. 2024)", finding,
+    _claim_md(fragment, claim('convergence').heading, finding,
               rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])
     _record_all([table_csv, figure, fragment], list(metrics_files), {"order": order, "fractions": fractions}, t0)
     _record_all([eigen_csv, eigen_figure], list(spectrum_files), {}, t0)
@@ -460,7 +461,7 @@ def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str
     rows = rc.ablation_rows(read_metrics(metrics_files), read_metrics(transfer_files), full)
     write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
     finding = rc.ablation_finding(rows, target)
-    _claim_md(fragment, "Claim 5: democratising JE-SSL (Bordes et al. 2023)", finding,
+    _claim_md(fragment, claim('ablation').heading, finding,
               rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]))
     _record_all([table_csv, fragment], [*metrics_files, *transfer_files], {"full": full, "target": target}, t0)
     log.info("wrote %s: %s", table_csv, finding)

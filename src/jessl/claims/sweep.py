@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
-from .config import AugmentConfig, RunConfig, scaled_lr
-from .methods import registry
+from ..runs import RunConfig, scaled_lr
+from ..schema import AugmentConfig
+from .catalogue import SWEEPS
 
 if TYPE_CHECKING:
-    from .config import ClaimsConfig, Params
+    from ..config import Params
+    from .schema import ClaimsConfig
 
-CLAIMS = ("duality", "convergence", "ablation")
+CLAIMS = SWEEPS  # the claims that are sweeps of table1 rows
 REFERENCE = "reference"  # the untrained backbone every claim compares with (a 0-epoch run)
 UNTRAINED = "random_init"
 
@@ -178,7 +180,7 @@ def result_dir(claim: str, variant: str, seed: int) -> str:
 
 def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
     """Keyword arguments of `stages.evaluate` for each evaluation `claim`'s tables read (plain data)."""
-    from .checkpoint import kept_epoch, kept_path  # (imports torch: not at params.yaml validation)
+    from ..checkpoint import kept_epoch, kept_path  # (imports torch: not at params.yaml validation)
 
     c, points = p.claims, sweep_points(p)
     ds = c.dataset
@@ -205,67 +207,3 @@ def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
                              "test_beton": f"data/{t}/test.beton", "tags": {**info["tags"], "source": ds},
                              "checkpoint": ck, "out": f"{out}/transfer_{t}.json", "spectrum_out": None})
     return jobs
-
-
-# --- validation (called by `ClaimsConfig.check` when params.yaml is loaded) --------------------------------
-
-def _need_rows(rows: list[str], p: Params, key: str) -> list[str]:
-    return [f"claims.{key}: {r!r} is not a row of `methods`; add it there or remove it here (rows: "
-            f"{', '.join(p.methods)})" for r in rows if r not in p.methods]
-
-
-def check_claims(c: ClaimsConfig, p: Params) -> None:
-    """Names, rows, hyper-parameter values and augment keys of `claims:`; raises ValueError (one line each)."""
-    problems: list[str] = []
-    if c.dataset not in p.pretrain_datasets:
-        problems.append(f"claims.dataset: {c.dataset!r} is not a dataset that is pretrained on; use one of "
-                        f"{', '.join(p.pretrain_datasets)}")
-    if "claims" in p.datasets:
-        problems.append("datasets.claims: the name `claims` is taken by the claims' folders; rename the dataset")
-    d = c.duality
-    if d is not None:
-        rows = list(d.sweeps)
-        problems += _need_rows([*rows, *d.dim_rows], p, "duality.sweeps")
-        problems += [f"claims.duality.contrastive: {r!r} has no sweep; list rows of claims.duality.sweeps"
-                     for r in d.contrastive if r not in rows]
-        if rows and all(r in d.contrastive for r in rows):
-            problems.append("claims.duality.contrastive: every swept row is contrastive, so there is no gap to "
-                            "measure; leave at least one dimension-contrastive row out of the list")
-        if d.dim_rows and not d.dims:
-            problems.append("claims.duality.dims: empty, but dim_rows are given; list projector dimensions")
-        for row, grid in d.sweeps.items():
-            if row in p.methods:
-                method = registry.get(p.methods[row].loss or row)
-                for key, values in grid.items():
-                    for v in values:
-                        try:
-                            method.validate_hparams({key: v})
-                        except registry.HparamError as err:
-                            problems.append(f"claims.duality.sweeps.{row}.{key}: {err.problems[key]}")
-    v = c.convergence
-    if v is not None:
-        problems += _need_rows([v.frossl_row, *v.rows], p, "convergence")
-        if v.frossl_row in p.methods:
-            method = registry.get(p.methods[v.frossl_row].loss or v.frossl_row)
-            for views in v.frossl_views:
-                try:
-                    method.check_views(views)
-                except ValueError as err:
-                    problems.append(f"claims.convergence.frossl_views: {err}")
-    a = c.ablation
-    if a is not None:
-        problems += _need_rows([a.row], p, "ablation.row")
-        if a.row in p.methods:
-            try:
-                registry.get(p.methods[a.row].loss or a.row).validate_hparams({"num_negatives": a.num_negatives})
-            except registry.HparamError as err:
-                problems.append(f"claims.ablation.num_negatives: {next(iter(err.problems.values()))}")
-        try:
-            AugmentConfig.model_validate({**p.augment.model_dump(), **a.noise_only})
-        except ValueError as err:
-            first = str(err).splitlines()
-            problems.append(f"claims.ablation.noise_only: {' '.join(first[1:3]).strip() or first[0]}")
-        if a.transfer is not None and (a.transfer not in p.datasets or a.transfer == c.dataset):
-            problems.append(f"claims.ablation.transfer: {a.transfer!r} must be another dataset under `datasets`")
-    if problems:
-        raise ValueError("\n  - ".join(problems))
