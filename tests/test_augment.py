@@ -325,3 +325,15 @@ def test_views_are_bit_identical_to_the_earlier_code(recipe, n, size, fixed_shap
         for v, r in zip(ours, ref):
             assert v.dtype == r.dtype and v.shape == r.shape
             assert torch.equal(v, r), (recipe, seed, (v - r).abs().max().item())
+
+
+def test_a_ranks_views_are_its_rows_of_the_global_batchs_views():
+    """Under DDP each process draws the global batch's parameters and keeps its rows: the two halves
+    are augmented as one process would augment the whole batch (no parameters repeated across ranks)."""
+    img = hwc(colourful(12, 16))
+    cfg = RECIPES["full"]
+    whole = A.views(img, cfg, 2, torch.Generator().manual_seed(3))
+    for rank in (0, 1):
+        part = A.views(img[rank * 6:(rank + 1) * 6], cfg, 2, torch.Generator().manual_seed(3), shard=(rank, 2))
+        for p, w in zip(part, whole):
+            torch.testing.assert_close(p, w[rank * 6:(rank + 1) * 6], rtol=0, atol=1e-6)

@@ -459,3 +459,41 @@ def test_one_training_step_sends_three_buffers_and_reads_nothing(views):
         for step in range(2):
             watch.add(step, trainer.train_step(images, labels, gen, step, 10, 2, autocast))
     assert counter.counts == {"h2d": 3 * 2, "item": 0}
+
+
+def test_gpus_without_cuda_is_refused_naming_the_key(tmp_path, small_betons, monkeypatch):
+    from jessl import stages
+    from jessl.errors import ConfigError
+
+    monkeypatch.delenv("JESSL_CPU_PROCESSES", raising=False)
+    for gpus in (1, 2):
+        with pytest.raises(ConfigError, match=rf"pretrain.gpus: {gpus}, but this machine has no CUDA GPU.*gpus: 0"):
+            stages.pretrain(run=tiny_run(epochs=1), train_beton=small_betons[0], out=tmp_path / "final.pt", seed=0,
+                            threads=1, gpus=gpus)
+    assert not (tmp_path / "final.pt").exists()
+
+
+def test_processes_follow_the_visible_gpus():
+    from jessl.errors import ConfigError
+    from jessl.launch import processes
+
+    assert processes(0, cuda_devices=0) == 1 and processes(1, cuda_devices=1) == 1
+    assert processes(2, cuda_devices=4) == 2
+    with pytest.raises(ConfigError, match=r"pretrain.gpus: 4, but this machine shows 2 CUDA GPU"):
+        processes(4, cuda_devices=2)
+
+
+def test_gpus_two_launches_two_processes_under_torchrun_from_the_job(tmp_path, small_betons, monkeypatch):
+    """The pretrain stage with `gpus: 2` starts torchrun itself (here on 2 CPU processes with gloo: the
+    explicit, logged fallback); rank 0 writes the checkpoint and its record, which says world size 2."""
+    from jessl import provenance, stages
+
+    monkeypatch.setenv("JESSL_CPU_PROCESSES", "1")
+    out, logfile = tmp_path / "final.pt", tmp_path / "job.log"
+    stages.pretrain(run=tiny_run(epochs=2, online_probe=True), train_beton=small_betons[0], out=out, seed=0,
+                    threads=2, gpus=2, logfile=logfile)
+    metrics = provenance.read_record(out)["metrics"]
+    assert metrics["world_size"] == 2 and metrics["steps_per_epoch"] == 5  # each process: half of 64 per step
+    assert len(metrics["loss_history"]) == 2 and len(metrics["online_probe"]) == 2
+    load_backbone(out)
+    assert "epoch 2 online probe" in logfile.read_text()  # rank 0 logs to the job's log

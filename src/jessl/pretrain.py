@@ -60,9 +60,9 @@ def distributed(device: torch.device):
     world = int(os.environ.get("WORLD_SIZE", 1))
     created = world > 1 and not dist.is_initialized()
     if created:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
-            torch.cuda.set_device(device)
+            torch.cuda.set_device(device)  # before the process group: NCCL binds each rank to its device
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
         yield (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         if dist.is_initialized() and dist.get_world_size() > 1:
@@ -96,6 +96,7 @@ class Trainer:
     optimizer: torch.optim.Optimizer
     accel: Accel
     probe: OnlineProbe | None = None
+    world: int = 1
 
     @classmethod
     def build(cls, run: RunConfig, seed: int, device: torch.device, rank: int, world: int,
@@ -114,7 +115,7 @@ class Trainer:
         o = run.optim
         optimizer = build_optimizer(model, name=o.name, lr=run.lr, weight_decay=o.weight_decay, momentum=o.momentum,
                                     eta=o.eta, clip_lr=o.clip_lr, exclude_bias_n_norm=o.exclude_bias_n_norm)
-        return cls(run, rank, model, accel.compiled(trained), target, optimizer, accel)
+        return cls(run, rank, model, accel.compiled(trained), target, optimizer, accel, world=world)
 
     def step(self, views: list[torch.Tensor], lr: float, step: int, total: int, autocast,
              labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -140,7 +141,8 @@ class Trainer:
         """A loader batch → views (`augment.views`: one copy of the images, one of their parameters) → `step`
         at the schedule's rate for `step` of `total`. What the loop runs, and the sync-count test."""
         run, accel = self.run, self.accel
-        xs = accel.views(aug.views(accel.inputs(images), run.augment, run.pretrain.num_views, gen))
+        xs = accel.views(aug.views(accel.inputs(images), run.augment, run.pretrain.num_views, gen,
+                                   shard=(self.rank, self.world)))
         lr = lr_at(step, total=total, warmup=warmup, peak=run.lr, start=run.optim.warmup_start_lr,
                    end=run.optim.min_lr)
         return self.step(xs, lr, step, total, autocast, accel.inputs(labels) if self.probe is not None else None)

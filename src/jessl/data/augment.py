@@ -478,18 +478,22 @@ class _ViewPlan:
 
 
 def _plan(gen: torch.Generator, pack: Pack, n: int, height: int, width: int, cfg: AugmentConfig,
-          device: torch.device, fixed_shape: bool) -> _ViewPlan:
+          device: torch.device, fixed_shape: bool, shard: tuple[int, int] = (0, 1)) -> _ViewPlan:
     """Draw one view's parameters from `gen` (a fixed order, whatever the configuration, so that
-    changing one probability does not reshuffle the other draws) and pack its operands."""
-    boxes = _np(crop_params(gen, n, height, width, cfg.crop_scale, cfg.crop_ratio))
-    factors, order = (_np(t) for t in jitter_params(gen, n, cfg))
-    u = _draw(gen, n, 6)
+    changing one probability does not reshuffle the other draws) and pack its operands. With `shard`
+    (rank, world) the draws are those of the global batch of n·world samples, and this rank keeps its
+    rows: processes never repeat each other's parameters."""
+    rank, world = shard
+    rows, total = slice(rank * n, (rank + 1) * n), n * world
+    boxes = _np(crop_params(gen, total, height, width, cfg.crop_scale, cfg.crop_ratio))[rows]
+    factors, order = (_np(t)[rows] for t in jitter_params(gen, total, cfg))
+    u = _draw(gen, total, 6)[rows]
     flip, jitter, gray = u[:, 0] < cfg.flip_prob, u[:, 1] < cfg.color_jitter_prob, u[:, 2] < cfg.grayscale_prob
     blur, sigma, solar = u[:, 3] < cfg.blur_prob, _span(u[:, 4], *cfg.blur_sigma), u[:, 5] < cfg.solarize_prob
     noise: torch.Tensor | int | None = None
     if cfg.noise_std > 0:
         if device.type == "cpu":
-            noise = torch.randn(n, 3, height, width, generator=gen)
+            noise = torch.randn(total, 3, height, width, generator=gen)[rows]
         else:
             noise = int(torch.randint(0, 2**62, (1,), generator=gen))
     active = tuple(op for op, s in zip(range(4), (cfg.brightness, cfg.contrast, cfg.saturation, cfg.hue)) if s > 0)
@@ -531,18 +535,19 @@ def _build(images: torch.Tensor, p: _ViewPlan, sent: Sent) -> torch.Tensor:
 
 
 def views(images: torch.Tensor, cfg: AugmentConfig, num_views: int, gen: torch.Generator,
-          fixed_shape: bool | None = None) -> list[torch.Tensor]:
+          fixed_shape: bool | None = None, shard: tuple[int, int] = (0, 1)) -> list[torch.Tensor]:
     """`num_views` independent augmentations of the same uint8 N×H×W×3 batch → normalised float
     N×3×H×W each; view i uses `cfg.view(i)` (per_view). All parameters are drawn first (view by view,
     the order `augment` draws them in), packed and sent with one copy; `fixed_shape` (default: off the
-    CPU) builds every op on the whole batch (see the module's docstring)."""
+    CPU) builds every op on the whole batch (see the module's docstring). Under DDP, `shard` = (rank,
+    world): the batch is this rank's part of a global batch, and it gets that part's parameters."""
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"augment() takes uint8 N×H×W×3 images (as the loaders give), got {images.dtype} "
                          f"{tuple(images.shape)}; convert with (x * 255).round().to(torch.uint8)")
     fixed = images.device.type != "cpu" if fixed_shape is None else fixed_shape
     n, height, width, _ = images.shape
     pack = Pack()
-    plans = [_plan(gen, pack, n, height, width, cfg.view(i), images.device, fixed) for i in range(num_views)]
+    plans = [_plan(gen, pack, n, height, width, cfg.view(i), images.device, fixed, shard) for i in range(num_views)]
     sent = pack.send(images.device)
     return [_build(images, p, sent) for p in plans]
 
