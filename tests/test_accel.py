@@ -91,3 +91,9 @@ def test_inductor_compiles_forward_and_backward_of_the_trained_network_on_the_cp
     for a, b in zip(g1, g0):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
     assert counters["stats"]["unique_graphs"] == 1  # one graph for both views and both steps: no recompile
+
+
+def test_memory_format_is_part_of_the_run_and_applies_on_the_cpu():
+    chosen = Accel.for_device(torch.device("cpu"), memory_format="channels_last")
+    assert chosen.channels_last and chosen.memory_format == torch.channels_last
+    assert not Accel.for_device(torch.device("cpu"), channels_last=True).channels_last  # the resource: CUDA only

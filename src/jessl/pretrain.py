@@ -104,7 +104,7 @@ class Trainer:
         torch.manual_seed(seed)
         method, m, accel = run.method, run.model, accel or Accel(device)
         model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None,
-                        stem=m.stem)
+                        stem=m.stem, projector_bn=m.projector_bn)
         model = sync_batchnorm(model, enabled=m.sync_bn, world=world, device=device)
         accel.model(model)
         target = EmaTarget(model, run.target_ema) if method and method.needs_target else None
@@ -174,7 +174,8 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
     out, pre = Path(out), run.pretrain
     torch.set_num_threads(threads)
     device = pick_device()
-    accel = Accel.for_device(device, channels_last=channels_last, compile=compile)
+    accel = Accel.for_device(device, channels_last=channels_last, compile=compile,
+                             memory_format=run.model.memory_format)
     accel.reset_peak_memory()
     with distributed(device) as (rank, world):
         trainer = Trainer.build(run, seed, device, rank, world, accel)

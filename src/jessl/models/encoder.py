@@ -15,10 +15,10 @@ class Encoder(nn.Module):
     """Backbone → projector (→ predictor, online network of target methods only)."""
 
     def __init__(self, backbone: str, projector: list[int], predictor_hidden: int | None = None,
-                 stem: str = "cifar") -> None:
+                 stem: str = "cifar", projector_bn: bool = True) -> None:
         super().__init__()
         self.backbone = build_backbone(backbone, stem)
-        self.projector = mlp(self.backbone.out_dim, projector)
+        self.projector = mlp(self.backbone.out_dim, projector, bn=projector_bn)
         self.predictor = mlp(projector[-1], [predictor_hidden, projector[-1]]) if predictor_hidden else None
 
     def forward(self, x: torch.Tensor, features: bool = False):
