@@ -59,27 +59,9 @@ def torchrun(stage: str, kwargs: dict[str, Any], nproc: int, logfile: str | Path
         src = str(Path(__file__).resolve().parents[1])  # this checkout's jessl, in every process
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [src, os.environ.get("PYTHONPATH")]))}
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "jessl.launch", str(spec)]
+               "-m", "jessl.worker", str(spec)]
         log.info("launching %d processes: %s", nproc, " ".join(cmd))
         rc = subprocess.run(cmd, env=env).returncode
     if rc != 0:
         raise RuntimeError(f"{stage}: torchrun with {nproc} processes exited with status {rc}; each process's "
                            "error is in the log above")
-
-
-def _child(spec_path: str) -> None:
-    """One process under torchrun: the stage of the job file (rank 0 logs to the job's log)."""
-    from . import stages
-
-    spec = json.loads(Path(spec_path).read_text())
-    rank = int(os.environ.get("RANK", 0))
-    stages.setup_logging(spec["logfile"] if rank == 0 else None, append=True)
-    try:
-        getattr(stages, spec["stage"])(**spec["kwargs"])
-    except stages.user_errors() as err:
-        log.error("error (rank %d): %s", rank, err)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    _child(sys.argv[1])
