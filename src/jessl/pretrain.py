@@ -295,7 +295,7 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
     trainer.model.train()
     watch, seen, t0 = LossWatch(device), 0, time.perf_counter()
 
-    def check(i: int) -> float:
+    def check() -> float:
         first, bad, last, total = watch.read()
         if first is not None:
             _non_finite(run, bad, epoch, first, out)
@@ -308,8 +308,8 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
         seen += images.shape[0]
         bar.update(1)
         if (i + 1) % LOSS_EVERY == 0:
-            check(i)
-    loss_sum = check(steps - 1)
+            check()
+    loss_sum = check()
     secs = time.perf_counter() - t0  # the read above waited for the device
     if bar.disable and trainer.rank == 0:
         log.info("%s epoch %d/%d loss %.4f %.0f img/s", run.name, epoch + 1, run.pretrain.epochs, loss_sum / steps,
