@@ -234,11 +234,11 @@ def test_the_schedule_peaks_at_the_scaled_lr_and_the_optimiser_groups_follow_the
     seen, groups = [], []
     real = pretrain_module.Trainer.step
 
-    def spy(self, views, lr, step, total, autocast):
+    def spy(self, views, lr, step, total, autocast, labels=None):
         seen.append(lr)
         groups.append([(g["weight_decay"], g["lars_adapt"], g["clip_lr"]) for g in self.optimizer.param_groups])
         assert isinstance(self.optimizer, LARS)
-        return real(self, views, lr, step, total, autocast)
+        return real(self, views, lr, step, total, autocast, labels)
 
     monkeypatch.setattr(pretrain_module.Trainer, "step", spy)
     pretrain(small_betons[0], tmp_path / "final.pt", run, seed=0, threads=1)
@@ -491,7 +491,7 @@ def test_gpus_two_launches_two_processes_under_torchrun_from_the_job(tmp_path, s
     monkeypatch.setenv("JESSL_CPU_PROCESSES", "1")
     out, logfile = tmp_path / "final.pt", tmp_path / "job.log"
     stages.pretrain(run=tiny_run(epochs=2, online_probe=True), train_beton=small_betons[0], out=out, seed=0,
-                    threads=2, gpus=2, logfile=logfile)
+                    threads=2, gpus=2, job_log=logfile)
     metrics = provenance.read_record(out)["metrics"]
     assert metrics["world_size"] == 2 and metrics["steps_per_epoch"] == 5  # each process: half of 64 per step
     assert len(metrics["loss_history"]) == 2 and len(metrics["online_probe"]) == 2

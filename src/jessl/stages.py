@@ -91,7 +91,7 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
 
 def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: str | Path, seed: int, threads: int,
              keep: list[int] | None = None, kept: list[str | Path] | None = None, compile: bool = False,
-             channels_last: bool = False, gpus: int = 0, logfile: str | Path | None = None) -> None:
+             channels_last: bool = False, gpus: int = 0, job_log: str | Path | None = None) -> None:
     """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs
     (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run). `gpus` > 1
     runs the job in that many processes under torchrun (`jessl.launch`; refused without CUDA GPUs)."""
@@ -110,7 +110,7 @@ def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: s
     if nproc > 1 and not under_torchrun():
         torchrun("pretrain", dict(run=run.to_params(), train_beton=str(train_beton), out=str(out), seed=seed,
                                   threads=max(1, threads // nproc), keep=keep, kept=[str(k) for k in kept],
-                                  compile=compile, channels_last=channels_last, gpus=gpus), nproc, logfile)
+                                  compile=compile, channels_last=channels_last, gpus=gpus), nproc, job_log)
         return
     t0 = time.perf_counter()
     summary = train(train_beton, out, run, seed, threads, keep, compile=compile, channels_last=channels_last)

@@ -10,4 +10,4 @@ res = PretrainConfig.model_validate(sm.config.get("pretrain") or {})
 main(sm.log[0], pretrain, outputs=sm.output, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0],
      out=sm.output.final, kept=list(sm.output.get("kept", [])), keep=list(sm.params.get("keep", [])),
      seed=int(sm.wildcards.seed), threads=sm.threads, compile=res.compile, channels_last=res.channels_last,
-     gpus=res.gpus, logfile=sm.log[0])
+     gpus=res.gpus, job_log=sm.log[0])
