@@ -10,7 +10,10 @@ Runs are interleaved (jessl, lightly, jessl, lightly, …; repetition r uses see
 reported; the k-NN top-1 (%) is on the test split with jessl's probe. A second, shorter part times a
 few steps of ResNet-18 at 32×32.
 
-Usage: python bench/bench_vs_lightly.py [--reps 2] [--epochs 12] [--threads 1]
+`--memory-format both` adds both loops in channels-last memory (jessl: the run's `model.memory_format`, an
+identity key; lightly: the model and each batch converted the documented torch way).
+
+Usage: python bench/bench_vs_lightly.py [--reps 2] [--epochs 12] [--threads 1] [--memory-format both]
 """
 
 from __future__ import annotations
@@ -64,13 +67,14 @@ def lightly_transform(run, size: int):
 
 
 def train_lightly(run, train, size: int, seed: int, threads: int) -> tuple[float, torch.nn.Module]:
-    """lightly's loop; returns (wall seconds, trained backbone)."""
+    """lightly's loop (in the run's `model.memory_format`); returns (wall seconds, trained backbone)."""
     from lightly.loss import NTXentLoss
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     pre, o = run.pretrain, run.optim
-    model = Encoder(run.model.backbone, run.model.projector)
+    fmt = torch.channels_last if run.model.memory_format == "channels_last" else torch.contiguous_format
+    model = Encoder(run.model.backbone, run.model.projector).to(memory_format=fmt)
     criterion = NTXentLoss(temperature=run.hparams.get("temperature", 0.5))
     optimizer = torch.optim.AdamW(model.parameters(), lr=run.lr, weight_decay=o.weight_decay)
     loader = torch.utils.data.DataLoader(PILDataset(train.images, train.labels, lightly_transform(run, size)),
@@ -85,6 +89,7 @@ def train_lightly(run, train, size: int, seed: int, threads: int) -> tuple[float
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(epoch * steps + i, total=total, warmup=warmup, peak=run.lr,
                                     start=o.warmup_start_lr, end=o.min_lr)  # jessl's schedule
+            x0, x1 = x0.contiguous(memory_format=fmt), x1.contiguous(memory_format=fmt)
             loss = criterion(model(x0), model(x1))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -106,25 +111,34 @@ def knn(backbone: torch.nn.Module, train, test, cfg) -> float:
     return knn_top1(feats[0], train.labels, feats[1], test.labels, cfg.knn_k, cfg.knn_temperature)
 
 
-def compare(run, train, test, size: int, reps: int, threads: int, eval_cfg, workdir: Path) -> dict[str, dict]:
+def with_format(run, fmt: str):
+    return run.model_copy(update={"model": run.model.model_copy(update={"memory_format": fmt})})
+
+
+def compare(run, train, test, size: int, reps: int, threads: int, eval_cfg, workdir: Path,
+            formats: tuple[str, ...] = ("contiguous",)) -> dict[str, dict]:
     path = beton.write_beton(train, workdir / f"train{size}.beton")
     pre = run.pretrain
     views = pre.epochs * (len(train) // pre.batch_size) * pre.batch_size * pre.num_views
-    res = {"jessl": {"rate": [], "acc": []}, "lightly": {"rate": [], "acc": []}}
+    loops = [(name, fmt) for fmt in formats for name in ("jessl", "lightly")]
+    label = {(n, f): n if f == "contiguous" else f"{n} ({f})" for n, f in loops}
+    res = {label[k]: {"rate": [], "acc": []} for k in loops}
     for r in range(reps):
-        for name in res:
+        for name, fmt in loops:
+            key, job = label[name, fmt], with_format(run, fmt)
             if name == "jessl":
-                wall, bb = train_jessl(run, path, workdir / f"r{r}_{size}" / "final.pt", r, threads)
+                wall, bb = train_jessl(job, path, workdir / f"r{r}_{size}_{fmt}" / "final.pt", r, threads)
             else:
-                wall, bb = train_lightly(run, train, size, r, threads)
-            res[name]["rate"].append(views / wall)
-            res[name]["acc"].append(knn(bb, train, test, eval_cfg) if test is not None else float("nan"))
-            print(f"  rep {r} {name}: {views / wall:.0f} views/s, k-NN {res[name]['acc'][-1]:.2f}", flush=True)
+                wall, bb = train_lightly(job, train, size, r, threads)
+            res[key]["rate"].append(views / wall)
+            res[key]["acc"].append(knn(bb.to(memory_format=torch.contiguous_format), train, test, eval_cfg)
+                                   if test is not None else float("nan"))
+            print(f"  rep {r} {key}: {views / wall:.0f} views/s, k-NN {res[key]['acc'][-1]:.2f}", flush=True)
     return res
 
 
 def table(title: str, res: dict[str, dict]) -> None:
-    base = statistics.median(res["lightly"]["rate"])
+    base = statistics.median((res.get("lightly") or next(v for k, v in res.items() if k.startswith("lightly")))["rate"])
     print(f"\n{title}\n\n| loop | median views/s | × lightly | k-NN top-1 % (mean over reps) |\n|---|---|---|---|")
     for name, r in res.items():
         med = statistics.median(r["rate"])
@@ -138,7 +152,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads = loader workers, both loops")
     ap.add_argument("--r18-images", type=int, default=256)
     ap.add_argument("--r18-batch", type=int, default=64)
+    ap.add_argument("--memory-format", choices=["contiguous", "channels_last", "both"], default="contiguous")
     args = ap.parse_args()
+    formats = ("contiguous", "channels_last") if args.memory_format == "both" else (args.memory_format,)
     import ffcv  # noqa: F401  (its one-off import cost is not a training-loop cost)
 
     params = load(ROOT / "params.yaml")
@@ -149,7 +165,7 @@ def main() -> None:
     splits = sources.load(ds)
     with tempfile.TemporaryDirectory() as d:
         main_res = compare(run, splits["train"], splits["test"], ds.image_size, args.reps, args.threads,
-                           params.evaluate, Path(d))
+                           params.evaluate, Path(d), formats)
         r18 = DatasetConfig(**{**ds.model_dump(exclude_none=True), "image_size": 32})
         small = sources.load(r18)["train"]
         small = sources.ArrayDataset(small.images[: args.r18_images], small.labels[: args.r18_images])
@@ -158,7 +174,7 @@ def main() -> None:
             "pretrain": run.pretrain.model_copy(update={"epochs": 1, "batch_size": args.r18_batch}),
             "optim": run.optim.model_copy(update={"warmup_epochs": 0}),
         })
-        r18_res = compare(run18, small, None, 32, args.reps, args.threads, params.evaluate, Path(d))
+        r18_res = compare(run18, small, None, 32, args.reps, args.threads, params.evaluate, Path(d), formats)
     pre = run.pretrain
     table(f"SimCLR, embedded digits ({len(splits['train'])} train images, {ds.image_size}×{ds.image_size}), "
           f"{run.model.backbone}, batch {pre.batch_size}, {pre.epochs} epochs, {pre.num_views} views, "

@@ -1,14 +1,19 @@
-"""bench/gpu_step.py: its FLOP count against the architecture, and its CPU smoke mode end to end."""
+"""bench/gpu_check.py: its FLOP count against the architecture, and its CPU dry mode end to end (through the
+shell script, as on the device machine)."""
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "gpu_step.py"
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "bench" / "gpu_check.py"
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("gpu_step", SCRIPT)
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -36,14 +41,17 @@ def test_forward_flops_are_twice_the_multiply_adds_of_convs_and_projector():
     assert _resnet18_macs(32) == 555_417_600  # ≈ 0.56 GMAC: 1.11 GFLOP per 32×32 image
 
 
-def test_smoke_mode_runs_on_the_cpu_and_reports_consistent_numbers(tmp_path, capsys):
-    out = tmp_path / "r.json"
-    result = _bench().main(["--smoke", "--json", str(out)])
-    assert json.loads(out.read_text()) == result
-    (row,) = result["rows"]
-    assert result["device"] == "cpu" and row["compile"] is False and row["peak_gpu_mem_mib"] is None
-    assert row["img_per_s"] > 0 and abs(row["s_per_epoch"] - 50_000 / row["img_per_s"]) < 0.01 * row["s_per_epoch"]
-    assert row["mfu"] is None  # no peak is known for a CPU
-    fwd = result["fwd_gflop_per_image"] * 1e9
-    assert result["train_gflop_per_step"] == round(3 * fwd * result["batch"] * 2 / 1e9, 2)
-    assert "| off |" in capsys.readouterr().out
+def test_dry_mode_prints_one_json_line_of_the_cifar10_simclr_run():
+    res = subprocess.run(["bash", str(ROOT / "bench" / "gpu_check.sh"), "--dry"], capture_output=True, text=True,
+                         timeout=600, env={**os.environ, "PYTHON": sys.executable})
+    assert res.returncode == 0, res.stderr[-3000:]
+    line = res.stdout.strip().splitlines()[-1]
+    r = json.loads(line)
+    assert r["dry"] is True and r["device"] == "cpu" and r["compiled"] is None
+    assert (r["optimizer"], r["views"], r["online_probe"]) == ("lars", 2, True)  # the cifar10 profile's simclr
+    e = r["eager"]
+    assert e["s_per_epoch"] > 0 and e["mfu"] is None and e["syncs_per_step"] is None  # CPU: no peak, no CUDA
+    # 256 images at batch 32: 8 steps × 32 × 2 views per epoch
+    assert abs(e["views_per_s"] - 2 * 256 / e["s_per_epoch"]) < 0.01 * e["views_per_s"]
+    assert abs(r["train_gflop_per_view"] - 3 * r["fwd_gflop_per_view"]) < 1e-3
+    assert 0 <= r["smoke"]["knn_top1"] <= 100 and isinstance(r["smoke"]["beats_untrained"], bool)

@@ -57,3 +57,27 @@ def test_ema_update():
     for bt, bo in zip(target.buffers(), online.buffers()):
         torch.testing.assert_close(bt, bo)
     assert not any(p.requires_grad is False for p in target.parameters())
+
+
+def test_foreach_ema_update_is_bit_identical_to_the_per_tensor_loop():
+    from jessl.models import EmaTarget, Encoder
+
+    torch.manual_seed(0)
+    online = Encoder("resnet_tiny", [16, 8], predictor_hidden=8)
+    target = EmaTarget(online, 0.99)
+    reference = EmaTarget(online, 0.99)
+    for step in range(3):
+        online(torch.randn(4, 3, 12, 12))  # moves the BatchNorm statistics
+        with torch.no_grad():
+            for p in online.parameters():
+                p.add_(torch.randn_like(p) * 0.1)
+        target.step(online, step, 10)
+        m = ema_momentum(step, 10, 0.99)
+        with torch.no_grad():
+            for net, src in ((reference.backbone, online.backbone), (reference.projector, online.projector)):
+                for xi, theta in zip(net.parameters(), src.parameters()):
+                    xi.lerp_(theta, 1.0 - m)
+                for bt, bo in zip(net.buffers(), src.buffers()):
+                    bt.copy_(bo)
+    for a, b in zip(target.state_dict().values(), reference.state_dict().values()):
+        assert torch.equal(a, b)

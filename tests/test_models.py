@@ -123,3 +123,26 @@ def test_the_imagenet_stem_is_torchvision_own_and_checked():
         build_backbone("resnet18", "imagenet7")
     with pytest.raises(ValueError, match="only the cifar stem"):
         ModelConfig(backbone="resnet_tiny", stem="imagenet")
+
+
+def test_projector_without_batchnorm_is_solo_learns_simclr_head_and_a_default_run_keeps_its_identity():
+    from torch import nn
+
+    from jessl import profiles
+    from jessl.config import validate
+    from jessl.models import Encoder
+
+    head = Encoder("resnet_tiny", [32, 16], projector_bn=False).projector
+    assert [type(m) for m in head] == [nn.Linear, nn.ReLU, nn.Linear] and head[0].bias is not None
+    with_bn = Encoder("resnet_tiny", [32, 16]).projector
+    assert [type(m) for m in with_bn] == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear] and with_bn[0].bias is None
+    # the CIFAR SimCLR recipe asks for it; a row that does not keeps the keys (and hash) it was recorded with
+    cifar = validate(profiles.resolve("cifar10"))
+    assert cifar.run_config("simclr").to_params()["model"]["projector_bn"] is False
+    assert "projector_bn" not in cifar.run_config("vicreg").to_params()["model"]
+    run = validate({"datasets": {"d": {}}, "methods": {"simclr": {}}}).run_config("simclr")
+    assert {"projector_bn", "memory_format"}.isdisjoint(run.to_params()["model"])
+    cl = validate({"datasets": {"d": {}}, "methods": {"simclr": {}},
+                   "model": {"memory_format": "channels_last"}}).run_config("simclr")
+    assert cl.to_params()["model"]["memory_format"] == "channels_last"
+    assert type(cl).model_validate(cl.to_params()) == cl

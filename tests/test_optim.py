@@ -251,3 +251,51 @@ def test_lr_degenerate_lengths_do_not_divide_by_zero(total, warmup):
     assert all(math.isfinite(v) and 0 < v <= base for v in lrs)
     if warmup == 0:
         assert lrs[0] == pytest.approx(base)  # no warm-up: start at the base rate
+
+
+class PerParameterLARS(LARS):
+    """The earlier per-parameter loop of `LARS.step`, kept as the reference of its `_foreach_` form."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            lr = group["lr"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+                if group["lars_adapt"]:
+                    w_norm, d_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(d)
+                    ratio = torch.where((w_norm > 0) & (d_norm > 0), group["eta"] * w_norm / d_norm,
+                                        torch.ones_like(w_norm))
+                    if group["clip_lr"] and lr > 0:
+                        ratio = torch.clamp(ratio / lr, max=1.0)
+                    d = d * ratio
+                buf = self.state[p].setdefault("momentum_buffer", torch.zeros_like(p))
+                buf.mul_(group["momentum"]).add_(d)
+                p.add_(buf, alpha=-lr)
+
+
+@pytest.mark.parametrize("clip_lr", [False, True])
+def test_foreach_lars_is_bit_identical_to_the_per_parameter_loop_and_allocates_its_buffers_once(clip_lr):
+    from jessl.models import Encoder
+
+    models = []
+    for cls in (LARS, PerParameterLARS):
+        torch.manual_seed(0)
+        model = Encoder("resnet_tiny", [32, 16])
+        opt = cls(param_groups(model, 1e-4, True), lr=0.3, weight_decay=1e-4, momentum=0.9, eta=0.02,
+                  clip_lr=clip_lr)
+        bufs = None
+        for step in range(4):
+            x = torch.randn(8, 3, 16, 16, generator=torch.Generator().manual_seed(step))
+            opt.zero_grad()
+            model(x).square().sum().backward()
+            opt.param_groups[0]["lr"] = opt.param_groups[1]["lr"] = 0.3 / (step + 1)
+            opt.step()
+            now = [id(s["momentum_buffer"]) for s in opt.state.values()]
+            assert bufs is None or now == bufs  # the same tensors every step
+            bufs = now
+        models.append(model)
+    for a, b in zip(models[0].state_dict().values(), models[1].state_dict().values()):
+        assert torch.equal(a, b)

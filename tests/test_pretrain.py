@@ -234,11 +234,11 @@ def test_the_schedule_peaks_at_the_scaled_lr_and_the_optimiser_groups_follow_the
     seen, groups = [], []
     real = pretrain_module.Trainer.step
 
-    def spy(self, views, lr, step, total, autocast):
+    def spy(self, views, lr, step, total, autocast, labels=None):
         seen.append(lr)
         groups.append([(g["weight_decay"], g["lars_adapt"], g["clip_lr"]) for g in self.optimizer.param_groups])
         assert isinstance(self.optimizer, LARS)
-        return real(self, views, lr, step, total, autocast)
+        return real(self, views, lr, step, total, autocast, labels)
 
     monkeypatch.setattr(pretrain_module.Trainer, "step", spy)
     pretrain(small_betons[0], tmp_path / "final.pt", run, seed=0, threads=1)
@@ -372,3 +372,143 @@ def test_pretrain_seeds_trains_each_seed_into_its_own_files(tmp_path, monkeypatc
     assert calls == [(0, outs[0], kept[:2]), (1, outs[1], kept[2:])]
     with pytest.raises(ValueError, match="kept checkpoints"):
         stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept[:3], keep=[25, 50], run=None, threads=1)
+
+
+def test_a_nan_is_caught_within_loss_every_steps_without_reading_each_loss(tmp_path, small_betons, monkeypatch):
+    import jessl.pretrain as P
+
+    calls = {"n": 0}
+    real = registry.METHODS["simclr"]
+
+    def flaky(z1, z2, temperature=0.5):
+        calls["n"] += 1
+        loss = real.fn(z1, z2, temperature=temperature)
+        return loss * float("inf") if calls["n"] == 2 else loss
+
+    reads = {"n": 0}
+    read = P.LossWatch.read
+
+    def counted(self):
+        reads["n"] += 1
+        return read(self)
+
+    monkeypatch.setitem(registry.METHODS, "simclr", registry.Method("simclr", flaky))
+    monkeypatch.setattr(P, "LOSS_EVERY", 3)
+    monkeypatch.setattr(P.LossWatch, "read", counted)
+    with pytest.raises(NonFiniteLossError, match=r"loss became inf at epoch 1, step 2"):
+        pretrain(small_betons[0], tmp_path / "final.pt", tiny_run(epochs=2), seed=0, threads=1)
+    assert calls["n"] == 3 and reads["n"] == 1  # caught at the first read, step 3 of the epoch's 5, not at its end
+
+
+def test_byol_target_momentum_follows_solo_learns_schedule_to_one(tmp_path, small_betons, monkeypatch):
+    """The EMA rate of update k (0-based, K updates) is τ(k) = 1 − (1 − τ₀)(cos(πk/K) + 1)/2: τ₀ first and
+    τ(K−1) last, as solo-learn (its update k uses the τ set after global step k; `final_tau: 1` is τ(K))."""
+    import math
+
+    from jessl.methods import byol
+
+    used = []
+    real = byol.ema_update
+    monkeypatch.setattr(byol, "ema_update", lambda t, o, m: (used.append(m), real(t, o, m)))
+    pretrain(small_betons[0], tmp_path / "final.pt", tiny_run("byol", epochs=2), seed=0, threads=1)
+    k_total = 2 * 5
+    assert len(used) == 2 * k_total  # backbone and projector, each update
+    tau = [1 - (1 - 0.99) * (math.cos(math.pi * k / k_total) + 1) / 2 for k in range(k_total + 1)]
+    assert used[::2] == pytest.approx(tau[:-1], abs=1e-15) and tau[-1] == 1.0
+    assert byol.ema_momentum(k_total, k_total, 0.99) == 1.0
+
+
+class _Transfers:
+    """Counts, under a TorchDispatchMode, the copies from the host to the `meta` device and every read of
+    a device value into Python (`.item()`, `bool()`, `.tolist()`: `_local_scalar_dense`)."""
+
+    def __init__(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        counts = self.counts = {"h2d": 0, "item": 0}
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                kwargs = kwargs or {}
+                name = func.overloadpacket.__name__
+                if name == "_local_scalar_dense":
+                    counts["item"] += 1
+                out = func(*args, **kwargs)
+                if name in ("_to_copy", "copy_"):
+                    src = args[1] if name == "copy_" else args[0]
+                    dst = args[0] if name == "copy_" else out
+                    if src.device.type == "cpu" and dst.device.type == "meta":
+                        counts["h2d"] += 1
+                return out
+
+        self.mode = Mode()
+
+
+@pytest.mark.parametrize("views", [2, 4])
+def test_one_training_step_sends_three_buffers_and_reads_nothing(views):
+    """One step of the real loop (augmentations with every op on, forward, backward, LARS, EMA target,
+    online probe, loss watch) on the `meta` device: a read of a device value would fail there, and the
+    host→device copies are counted: the images, their labels and one buffer of augmentation parameters,
+    however many views and ops — O(1), not O(ops)."""
+    from jessl.accel import Accel
+    from jessl.config import RunConfig
+    from jessl.online_probe import OnlineProbe
+    from jessl.pretrain import LossWatch, Trainer
+
+    cfg = tiny_run("byol", epochs=2, num_views=views).to_params()
+    cfg["optim"] = {**cfg["optim"], "name": "lars"}
+    cfg["augment"] = {"crop_scale": [0.2, 1.0], "flip_prob": 0.5, "color_jitter_prob": 0.8, "brightness": 0.4,
+                      "contrast": 0.4, "saturation": 0.2, "hue": 0.1, "grayscale_prob": 0.2, "blur_prob": 0.5,
+                      "solarize_prob": 0.2}
+    run = RunConfig.model_validate(cfg)
+    meta = torch.device("meta")
+    trainer = Trainer.build(run, 0, meta, 0, 1, Accel(meta))
+    trainer.probe = OnlineProbe(trainer.model.backbone.out_dim, 10, meta)
+    images = torch.randint(0, 256, (16, 16, 16, 3), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (16,))
+    gen = torch.Generator().manual_seed(0)
+    watch = LossWatch(meta)
+    counter = _Transfers()
+    autocast = torch.autocast("cpu", enabled=False)
+    with counter.mode:
+        for step in range(2):
+            watch.add(step, trainer.train_step(images, labels, gen, step, 10, 2, autocast))
+    assert counter.counts == {"h2d": 3 * 2, "item": 0}
+
+
+def test_gpus_without_cuda_is_refused_naming_the_key(tmp_path, small_betons, monkeypatch):
+    from jessl import stages
+    from jessl.errors import ConfigError
+
+    monkeypatch.delenv("JESSL_CPU_PROCESSES", raising=False)
+    for gpus in (1, 2):
+        with pytest.raises(ConfigError, match=rf"pretrain.gpus: {gpus}, but this machine has no CUDA GPU.*gpus: 0"):
+            stages.pretrain(run=tiny_run(epochs=1), train_beton=small_betons[0], out=tmp_path / "final.pt", seed=0,
+                            threads=1, gpus=gpus)
+    assert not (tmp_path / "final.pt").exists()
+
+
+def test_processes_follow_the_visible_gpus():
+    from jessl.errors import ConfigError
+    from jessl.launch import processes
+
+    assert processes(0, cuda_devices=0) == 1 and processes(1, cuda_devices=1) == 1
+    assert processes(2, cuda_devices=4) == 2
+    with pytest.raises(ConfigError, match=r"pretrain.gpus: 4, but this machine shows 2 CUDA GPU"):
+        processes(4, cuda_devices=2)
+
+
+def test_gpus_two_launches_two_processes_under_torchrun_from_the_job(tmp_path, small_betons, monkeypatch):
+    """The pretrain stage with `gpus: 2` starts torchrun itself (here on 2 CPU processes with gloo: the
+    explicit, logged fallback); rank 0 writes the checkpoint and its record, which says world size 2."""
+    from jessl import provenance, stages
+
+    monkeypatch.setenv("JESSL_CPU_PROCESSES", "1")
+    out, logfile = tmp_path / "final.pt", tmp_path / "job.log"
+    stages.pretrain(run=tiny_run(epochs=2, online_probe=True), train_beton=small_betons[0], out=out, seed=0,
+                    threads=2, gpus=2, job_log=logfile)
+    metrics = provenance.read_record(out)["metrics"]
+    assert metrics["world_size"] == 2 and metrics["steps_per_epoch"] == 5  # each process: half of 64 per step
+    assert len(metrics["loss_history"]) == 2 and len(metrics["online_probe"]) == 2
+    load_backbone(out)
+    assert "epoch 2 online probe" in logfile.read_text()  # rank 0 logs to the job's log

@@ -28,10 +28,14 @@ class Accel:
     backend: str = "inductor"  # torch.compile's backend (tests trace with "eager")
 
     @classmethod
-    def for_device(cls, device: torch.device, *, channels_last: bool = False, compile: bool = False) -> Accel:
-        """The speed-ups asked for, kept only on CUDA (logged when dropped)."""
+    def for_device(cls, device: torch.device, *, channels_last: bool = False, compile: bool = False,
+                   memory_format: str = "contiguous") -> Accel:
+        """The speed-ups asked for, kept only on CUDA (logged when dropped); `model.memory_format:
+        channels_last` (part of the run, not a resource) applies on every device."""
         cuda = device.type == "cuda"
-        dropped = [k for k, v in (("channels_last", channels_last), ("compile", compile)) if v and not cuda]
+        chosen = memory_format == "channels_last"
+        dropped = [k for k, v in (("channels_last", channels_last and not chosen), ("compile", compile))
+                   if v and not cuda]
         if dropped:
             log.info("pretrain.%s: CUDA only, not applied on %s (CPU runs stay bit-reproducible)",
                      " and pretrain.".join(dropped), device)
@@ -39,7 +43,7 @@ class Accel:
             torch.backends.cudnn.benchmark = True  # fixed input shapes: pick the fastest convolution once
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
-        return cls(device, channels_last and cuda, compile and cuda)
+        return cls(device, chosen or (channels_last and cuda), compile and cuda)
 
     @property
     def memory_format(self) -> torch.memory_format:

@@ -177,7 +177,8 @@ def load_projector(path: str | Path) -> nn.Module:
     from .models import build_backbone, mlp
 
     final = read_final(path)
-    projector = mlp(build_backbone(final.arch, final.stem).out_dim, list(final.run["model"]["projector"]))
+    projector = mlp(build_backbone(final.arch, final.stem).out_dim, list(final.run["model"]["projector"]),
+                    bn=final.run["model"].get("projector_bn", True))
     try:
         projector.load_state_dict(final.projector)
     except RuntimeError as err:

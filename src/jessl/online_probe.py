@@ -1,7 +1,8 @@
 """The online linear probe: a linear classifier trained during pretraining on the DETACHED backbone features
 of every view, with the batch's training labels and its own optimiser (solo-learn's online evaluation).
 
-It reads the features through a forward hook on the online backbone (no second forward pass) and never
+It takes the backbone features of the training forward from the model's output (no second forward pass,
+no hook: the compiled graph stays free of side effects) and never
 touches the backbone's gradients or any random stream (zero-initialised), so the backbone trains exactly
 as without it. Its train-split loss and top-1 per epoch are a cheap progress signal, not a benchmark
 number: the table's probes are fitted afterwards on frozen features (`jessl.evaluate`).
@@ -20,9 +21,9 @@ LR, MOMENTUM = 0.1, 0.9  # SGD on the classifier only, constant rate (solo-learn
 
 
 class OnlineProbe:
-    """`nn.Linear(dim, classes)` on detached `backbone` features, stepped once per training batch."""
+    """`nn.Linear(dim, classes)` on detached backbone features, stepped once per training batch."""
 
-    def __init__(self, backbone: nn.Module, dim: int, classes: int, device: torch.device) -> None:
+    def __init__(self, dim: int, classes: int, device: torch.device) -> None:
         if classes < 2:
             raise ValueError(f"the online probe needs >= 2 classes in the training labels, got {classes}; "
                              "set pretrain.online_probe: false for this dataset")
@@ -31,18 +32,11 @@ class OnlineProbe:
         nn.init.zeros_(self.classifier.bias)
         self.optimizer = torch.optim.SGD(self.classifier.parameters(), lr=LR, momentum=MOMENTUM)
         self.history: list[dict[str, float]] = []
-        self._features: list[torch.Tensor] = []
         self._sums = torch.zeros(3, dtype=torch.float64, device=device)  # loss·n, correct, n
-        self._hook = backbone.register_forward_hook(self._keep)
 
-    def _keep(self, module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-        if module.training:
-            self._features.append(output.detach())
-
-    def step(self, labels: torch.Tensor) -> None:
-        """One step on the features the backbone produced since the last call (all views share `labels`);
+    def step(self, feats: list[torch.Tensor], labels: torch.Tensor) -> None:
+        """One step on the detached backbone features of the batch's views (all views share `labels`);
         labels < 0 (unlabelled images) are left out."""
-        feats, self._features = self._features, []
         if not feats:
             return
         x = torch.cat(feats).float()
@@ -86,6 +80,3 @@ class OnlineProbe:
         self.classifier.load_state_dict(state["classifier"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.history = list(state["history"])
-
-    def close(self) -> None:
-        self._hook.remove()

@@ -50,22 +50,32 @@ class LARS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):  # noqa: D102
+        """One step per parameter group with `torch._foreach_*` (a few kernels per group, not per
+        parameter); the trust ratios of a group are computed together from `_foreach_norm`. Momentum
+        buffers are allocated once, at a parameter's first step."""
         for group in self.param_groups:
-            lr = group["lr"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
-                if group["lars_adapt"]:
-                    w_norm, d_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(d)
-                    ratio = torch.where((w_norm > 0) & (d_norm > 0), group["eta"] * w_norm / d_norm,
-                                        torch.ones_like(w_norm))
-                    if group["clip_lr"] and lr > 0:
-                        ratio = torch.clamp(ratio / lr, max=1.0)
-                    d = d * ratio
-                buf = self.state[p].setdefault("momentum_buffer", torch.zeros_like(p))
-                buf.mul_(group["momentum"]).add_(d)
-                p.add_(buf, alpha=-lr)
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            lr, grads = group["lr"], [p.grad for p in params]
+            d = torch._foreach_add(grads, params, alpha=group["weight_decay"]) if group["weight_decay"] else grads
+            if group["lars_adapt"]:
+                w_norm = torch.stack(torch._foreach_norm(params))
+                d_norm = torch.stack(torch._foreach_norm(d))
+                ratio = torch.where((w_norm > 0) & (d_norm > 0), group["eta"] * w_norm / d_norm,
+                                    torch.ones_like(w_norm))
+                if group["clip_lr"] and lr > 0:
+                    ratio = torch.clamp(ratio / lr, max=1.0)
+                d = torch._foreach_mul(d, list(ratio.unbind()))
+            bufs = []
+            for p in params:
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p)
+                bufs.append(state["momentum_buffer"])
+            torch._foreach_mul_(bufs, group["momentum"])
+            torch._foreach_add_(bufs, d)
+            torch._foreach_add_(params, bufs, alpha=-lr)
 
 
 OPTIMISERS = ("adamw", "sgd", "lars")

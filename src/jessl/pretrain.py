@@ -60,9 +60,9 @@ def distributed(device: torch.device):
     world = int(os.environ.get("WORLD_SIZE", 1))
     created = world > 1 and not dist.is_initialized()
     if created:
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
         if device.type == "cuda":
-            torch.cuda.set_device(device)
+            torch.cuda.set_device(device)  # before the process group: NCCL binds each rank to its device
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     try:
         yield (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
         if dist.is_initialized() and dist.get_world_size() > 1:
@@ -96,6 +96,7 @@ class Trainer:
     optimizer: torch.optim.Optimizer
     accel: Accel
     probe: OnlineProbe | None = None
+    world: int = 1
 
     @classmethod
     def build(cls, run: RunConfig, seed: int, device: torch.device, rank: int, world: int,
@@ -103,7 +104,7 @@ class Trainer:
         torch.manual_seed(seed)
         method, m, accel = run.method, run.model, accel or Accel(device)
         model = Encoder(m.backbone, m.projector, m.predictor_hidden if method and method.needs_target else None,
-                        stem=m.stem)
+                        stem=m.stem, projector_bn=m.projector_bn)
         model = sync_batchnorm(model, enabled=m.sync_bn, world=world, device=device)
         accel.model(model)
         target = EmaTarget(model, run.target_ema) if method and method.needs_target else None
@@ -114,23 +115,37 @@ class Trainer:
         o = run.optim
         optimizer = build_optimizer(model, name=o.name, lr=run.lr, weight_decay=o.weight_decay, momentum=o.momentum,
                                     eta=o.eta, clip_lr=o.clip_lr, exclude_bias_n_norm=o.exclude_bias_n_norm)
-        return cls(run, rank, model, accel.compiled(trained), target, optimizer, accel)
+        return cls(run, rank, model, accel.compiled(trained), target, optimizer, accel, world=world)
 
-    def step(self, views: list[torch.Tensor], lr: float, step: int, total: int, autocast) -> torch.Tensor:
-        """One optimisation step at learning rate `lr` on a batch of views; returns the (detached) loss,
-        without stepping when it is not finite."""
+    def step(self, views: list[torch.Tensor], lr: float, step: int, total: int, autocast,
+             labels: torch.Tensor | None = None) -> torch.Tensor:
+        """One optimisation step at learning rate `lr` on a batch of views (and the online probe's, on their
+        backbone features and `labels`); returns the detached loss. Nothing here waits on the device: a
+        non-finite loss is caught by the loop (`LossWatch`) before anything is written."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
+        features = [] if self.probe is not None else None
         with autocast:
-            loss = loss_of_views(self.run.method, views, self.trained, self.target, self.run.hparams)
-        if not torch.isfinite(loss):
-            return loss.detach()
+            loss = loss_of_views(self.run.method, views, self.trained, self.target, self.run.hparams, features)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         if self.target is not None:
             self.target.step(self.model, step, total)
+        if self.probe is not None and labels is not None:
+            self.probe.step(features, labels)
         return loss.detach()
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor, gen: torch.Generator, step: int, total: int,
+                   warmup: int, autocast) -> torch.Tensor:
+        """A loader batch → views (`augment.views`: one copy of the images, one of their parameters) → `step`
+        at the schedule's rate for `step` of `total`. What the loop runs, and the sync-count test."""
+        run, accel = self.run, self.accel
+        xs = accel.views(aug.views(accel.inputs(images), run.augment, run.pretrain.num_views, gen,
+                                   shard=(self.rank, self.world)))
+        lr = lr_at(step, total=total, warmup=warmup, peak=run.lr, start=run.optim.warmup_start_lr,
+                   end=run.optim.min_lr)
+        return self.step(xs, lr, step, total, autocast, accel.inputs(labels) if self.probe is not None else None)
 
     def restore(self, state: Mapping[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -159,7 +174,8 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
     out, pre = Path(out), run.pretrain
     torch.set_num_threads(threads)
     device = pick_device()
-    accel = Accel.for_device(device, channels_last=channels_last, compile=compile)
+    accel = Accel.for_device(device, channels_last=channels_last, compile=compile,
+                             memory_format=run.model.memory_format)
     accel.reset_peak_memory()
     with distributed(device) as (rank, world):
         trainer = Trainer.build(run, seed, device, rank, world, accel)
@@ -225,8 +241,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
 def _online_probe(trainer: Trainer, train_beton: str | Path) -> OnlineProbe:
     """The online probe of `trainer`'s backbone, over the classes of the training labels."""
     labels = read_labels(train_beton)
-    return OnlineProbe(trainer.model.backbone, trainer.model.backbone.out_dim, int(labels.max()) + 1,
-                       trainer.accel.device)
+    return OnlineProbe(trainer.model.backbone.out_dim, int(labels.max()) + 1, trainer.accel.device)
 
 
 def _keep(trainer: Trainer, out: Path, keep_at: dict[int, int], epoch: int, history: list[float],
@@ -246,6 +261,34 @@ def _heads(trainer: Trainer) -> dict[str, Any]:
     return {"predictor": trainer.model.predictor, "target": trainer.target}
 
 
+LOSS_EVERY = 25  # steps between two reads of the loss (a read waits for the device; a NaN is caught within this)
+
+
+class LossWatch:
+    """The losses of an epoch, kept on the device: their sum (float64, the arithmetic of Python floats),
+    the last one, and the first non-finite one with its step. `read` is the loop's only wait on the
+    device, every `LOSS_EVERY` steps and at the end of the epoch."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sum = torch.zeros((), dtype=torch.float64, device=device)
+        self.first_bad = torch.full((), -1, dtype=torch.long, device=device)
+        self.bad = torch.zeros((), dtype=torch.float64, device=device)
+        self.last = torch.zeros((), dtype=torch.float64, device=device)
+
+    def add(self, i: int, loss: torch.Tensor) -> None:
+        value = loss.double()
+        self.sum += value
+        new = ~torch.isfinite(value) & (self.first_bad < 0)
+        self.first_bad = torch.where(new, i, self.first_bad)
+        self.bad = torch.where(new, value, self.bad)
+        self.last = value
+
+    def read(self) -> tuple[int | None, float, float, float]:
+        """(first non-finite step or None, its loss, the last loss, the sum) in one transfer."""
+        first, bad, last, total = torch.stack([self.first_bad.double(), self.bad, self.last, self.sum]).tolist()
+        return (None if first < 0 else int(first)), bad, last, total
+
+
 def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: int, bar,
            out: Path) -> tuple[float, int, float]:
     """One pass over the data: (mean loss, images seen by this process, seconds)."""
@@ -257,23 +300,24 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
     gen = torch.Generator().manual_seed(_seed_for(seed, epoch))
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     trainer.model.train()
-    loss_sum, seen, t0 = 0.0, 0, time.perf_counter()
+    watch, seen, t0 = LossWatch(device), 0, time.perf_counter()
+
+    def check() -> float:
+        first, bad, last, total = watch.read()
+        if first is not None:
+            _non_finite(run, bad, epoch, first, out)
+        bar.set_postfix(epoch=f"{epoch + 1}/{run.pretrain.epochs}", loss=f"{last:.4f}")
+        return total
+
     for i, (images, labels) in enumerate(loader):
-        xs = accel.views(aug.views(accel.inputs(images), run.augment, run.pretrain.num_views, gen))
-        step = epoch * steps + i
-        lr = lr_at(step, total=total_steps, warmup=warmup, peak=run.lr, start=run.optim.warmup_start_lr,
-                   end=run.optim.min_lr)
-        loss = trainer.step(xs, lr, step, total_steps, autocast)
-        if not torch.isfinite(loss):
-            _non_finite(run, loss, epoch, i, out)
-        if trainer.probe is not None:
-            trainer.probe.step(labels)
-        loss_sum += loss.item()
+        loss = trainer.train_step(images, labels, gen, epoch * steps + i, total_steps, warmup, autocast)
+        watch.add(i, loss)
         seen += images.shape[0]
         bar.update(1)
-        bar.set_postfix(epoch=f"{epoch + 1}/{run.pretrain.epochs}", loss=f"{loss.item():.4f}")
-    accel.synchronize()
-    secs = time.perf_counter() - t0
+        if (i + 1) % LOSS_EVERY == 0:
+            check()
+    loss_sum = check()
+    secs = time.perf_counter() - t0  # the read above waited for the device
     if bar.disable and trainer.rank == 0:
         log.info("%s epoch %d/%d loss %.4f %.0f img/s", run.name, epoch + 1, run.pretrain.epochs, loss_sum / steps,
                  seen / secs)
@@ -289,10 +333,10 @@ def _steps_per_epoch(loader: BetonLoader, batch_size: int) -> int:
     return len(loader)
 
 
-def _non_finite(run: RunConfig, loss: torch.Tensor, epoch: int, i: int, out: Path) -> None:
+def _non_finite(run: RunConfig, loss: float, epoch: int, i: int, out: Path) -> None:
     kept = resume_path(out)
     raise NonFiniteLossError(
-        f"{run.name}: loss became {loss.item()} at epoch {epoch + 1}, step {i + 1}. Likely cause: the learning "
+        f"{run.name}: loss became {loss} at epoch {epoch + 1}, step {i + 1}. Likely cause: the learning "
         f"rate ({run.lr}) is too high for this method, or a hyper-parameter ({run.hparams}) makes the loss "
         f"degenerate. The last good checkpoint is kept ({kept if kept.exists() else 'none yet'}); lower `lr` for "
         "this method in params.yaml and rerun."

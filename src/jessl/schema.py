@@ -10,7 +10,8 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer,
+                      model_validator)
 
 # Dataset and row names become folder names and Snakemake wildcard alternatives (`a|b|…`): only
 # characters that are literal in a regular expression and safe in a path.
@@ -177,6 +178,9 @@ class AugmentConfig(Strict):
         return AugmentConfig(**{**base, **self.per_view[i % len(self.per_view)]})
 
 
+LATER_MODEL_KEYS = {"projector_bn": True, "memory_format": "contiguous"}
+
+
 class ModelConfig(Strict):
     backbone: Literal["resnet_tiny", "resnet18", "resnet50"] = "resnet_tiny"
     stem: Literal["cifar", "imagenet"] = Field(
@@ -186,6 +190,22 @@ class ModelConfig(Strict):
     predictor_hidden: int = Field(128, ge=1, description="BYOL-style predictor (target methods only)")
     sync_bn: bool = Field(False, description="under DDP (world > 1): BatchNorm statistics over the global batch "
                                              "(SyncBatchNorm); one process has them already")
+    projector_bn: bool = Field(True, description="hidden projector layers Linear-BN-ReLU; false: Linear-ReLU with a "
+                                                 "bias (solo-learn's SimCLR projector)")
+    memory_format: Literal["contiguous", "channels_last"] = Field(
+        "contiguous", description="the model's and views' memory layout on every device, part of the run (on the "
+                                  "CPU channels-last changes the bits; pretrain.channels_last is the CUDA-only "
+                                  "resource)")
+
+    @model_serializer(mode="wrap")
+    def _later_keys_at_their_default_left_out(self, handler) -> dict[str, Any]:
+        """Keys added after runs were recorded are dumped only when set: a run that does not use them keeps
+        its identity (`run_hash`) and its checkpoint's bytes."""
+        data = handler(self)
+        for key, default in LATER_MODEL_KEYS.items():
+            if data.get(key) == default:
+                data.pop(key)
+        return data
 
     @model_validator(mode="after")
     def _tiny_is_cifar(self) -> ModelConfig:

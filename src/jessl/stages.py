@@ -23,12 +23,12 @@ if TYPE_CHECKING:  # annotations only: the report jobs (tables, figures) then im
 log = logging.getLogger("jessl")
 
 
-def setup_logging(logfile: str | Path | None = None) -> None:
-    """Log to stderr and, when given, to the rule's log file."""
+def setup_logging(logfile: str | Path | None = None, append: bool = False) -> None:
+    """Log to stderr and, when given, to the rule's log file (truncated first unless `append`)."""
     handlers: list[logging.Handler] = [logging.StreamHandler()]
     if logfile:
         Path(logfile).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logfile, mode="w"))
+        handlers.append(logging.FileHandler(logfile, mode="a" if append else "w"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", handlers=handlers, force=True)
     for noisy in ("numba", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -91,19 +91,33 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
     log.info("%s: wrote %s (%d files)", dataset, out, len(m["files"]))
 
 
-def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int,
+def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: str | Path, seed: int, threads: int,
              keep: list[int] | None = None, kept: list[str | Path] | None = None, compile: bool = False,
-             channels_last: bool = False) -> None:
+             channels_last: bool = False, gpus: int = 0, job_log: str | Path | None = None) -> None:
     """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs
-    (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run)."""
+    (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run). `gpus` > 1
+    runs the job in that many processes under torchrun (`jessl.launch`; refused without CUDA GPUs)."""
+    import os
+
     from .checkpoint import kept_path
+    from .config import RunConfig
+    from .launch import processes, torchrun, under_torchrun
     from .pretrain import pretrain as train
 
+    run = run if isinstance(run, RunConfig) else RunConfig.model_validate(run)
     keep, kept = list(keep or []), [Path(k) for k in kept or []]
     if kept != [kept_path(out, q) for q in keep]:
         raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
+    nproc = processes(gpus)
+    if nproc > 1 and not under_torchrun():
+        torchrun("pretrain", dict(run=run.to_params(), train_beton=str(train_beton), out=str(out), seed=seed,
+                                  threads=max(1, threads // nproc), keep=keep, kept=[str(k) for k in kept],
+                                  compile=compile, channels_last=channels_last, gpus=gpus), nproc, job_log)
+        return
     t0 = time.perf_counter()
     summary = train(train_beton, out, run, seed, threads, keep, compile=compile, channels_last=channels_last)
+    if int(os.environ.get("RANK", 0)) != 0:
+        return  # rank 0 wrote the checkpoints; it writes their records
     for path in [out, *kept]:
         provenance.write_record(path, stage="pretrain", inputs=[train_beton],
                                 params=stage_params("pretrain", run=run), seed=seed,

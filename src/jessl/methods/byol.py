@@ -41,8 +41,13 @@ def ema_momentum(step: int, total_steps: int, base: float) -> float:
 
 @torch.no_grad()
 def ema_update(target: torch.nn.Module, online: torch.nn.Module, momentum: float) -> None:
-    """ξ ← m·ξ + (1−m)·θ for the parameters; buffers (e.g. BatchNorm statistics) are copied."""
-    for xi, theta in zip(target.parameters(), online.parameters(), strict=True):
-        xi.lerp_(theta.detach(), 1.0 - momentum)
-    for bt, bo in zip(target.buffers(), online.buffers(), strict=True):
-        bt.copy_(bo)
+    """ξ ← m·ξ + (1−m)·θ for the parameters; buffers (e.g. BatchNorm statistics) are copied. One
+    `torch._foreach_*` call each (not a kernel per tensor)."""
+    xi, theta = list(target.parameters()), [p.detach() for p in online.parameters()]
+    bt, bo = list(target.buffers()), list(online.buffers())
+    if len(xi) != len(theta) or len(bt) != len(bo):
+        raise ValueError("ema_update: the target and the online network differ in structure")
+    if xi:
+        torch._foreach_lerp_(xi, theta, 1.0 - momentum)
+    if bt:
+        torch._foreach_copy_(bt, bo)

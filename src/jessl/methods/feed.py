@@ -19,13 +19,22 @@ def loss_of_views(
     model: Callable[[torch.Tensor], Any],
     target: Callable[[torch.Tensor], torch.Tensor] | None = None,
     hparams: Mapping[str, Any] | None = None,
+    features: list[torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The loss of one batch of V augmented views through the online `model` (and the EMA `target`).
 
     `model(x)` returns the projection z, or (z, prediction) for target methods; the target's
-    projections carry no gradient.
+    projections carry no gradient. Given a list `features`, the model is asked for its backbone
+    features too (`model(x, features=True)`), and they are appended to it, detached, view by view.
     """
-    outs = [model(x) for x in views]
+    if features is None:
+        outs = [model(x) for x in views]
+    else:
+        outs = []
+        for x in views:
+            out, h = model(x, features=True)
+            outs.append(out)
+            features.append(h.detach())
     if not method.needs_target:
         return method(outs, **(hparams or {}))
     if target is None:

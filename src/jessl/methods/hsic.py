@@ -57,21 +57,30 @@ def imq_radius_distribution(dim: int) -> tuple[np.ndarray, np.ndarray]:
     return r, p / p.sum()
 
 
+@lru_cache(maxsize=8)
+def _imq_radii(dim: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """`imq_radius_distribution` as float64 tensors on `device`, sent once."""
+    return tuple(torch.from_numpy(a).to(device) for a in imq_radius_distribution(dim))
+
+
 def draw_rff(
     dim: int, num_features: int, kernel: Kernel, scale: float, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Frequencies w (F×dim) and phases b (F) from torch's global RNG, broadcast from rank 0."""
+    """Frequencies w (F×dim) and phases b (F), drawn on `device` from its default generator (seeded by the
+    loop's `torch.manual_seed` each epoch; on the CPU the same numbers as drawing there and copying),
+    broadcast from rank 0."""
+    f64 = dict(dtype=torch.float64, device=device)
     if kernel == "imq":
-        u = F.normalize(torch.randn(num_features, dim, dtype=torch.float64), dim=1)
-        grid, p = imq_radius_distribution(dim)
-        idx = torch.multinomial(torch.from_numpy(p), num_features, replacement=True)
-        w = u * torch.from_numpy(grid)[idx, None]
+        u = F.normalize(torch.randn(num_features, dim, **f64), dim=1)
+        grid, p = _imq_radii(dim, torch.device(device))
+        idx = torch.multinomial(p, num_features, replacement=True)
+        w = u * grid[idx, None]
     elif kernel == "gaussian":
-        w = torch.randn(num_features, dim, dtype=torch.float64)
+        w = torch.randn(num_features, dim, **f64)
     else:
         raise ValueError(f"kernel must be 'imq' or 'gaussian', got {kernel!r}")
-    b = 2 * math.pi * torch.rand(num_features, dtype=torch.float64)
-    w, b = (w / scale).float().to(device), b.float().to(device)
+    b = 2 * math.pi * torch.rand(num_features, **f64)
+    w, b = (w / scale).float(), b.float()
     if world()[1] > 1:
         dist.broadcast(w, 0)
         dist.broadcast(b, 0)

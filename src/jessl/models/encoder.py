@@ -15,16 +15,20 @@ class Encoder(nn.Module):
     """Backbone → projector (→ predictor, online network of target methods only)."""
 
     def __init__(self, backbone: str, projector: list[int], predictor_hidden: int | None = None,
-                 stem: str = "cifar") -> None:
+                 stem: str = "cifar", projector_bn: bool = True) -> None:
         super().__init__()
         self.backbone = build_backbone(backbone, stem)
-        self.projector = mlp(self.backbone.out_dim, projector)
+        self.projector = mlp(self.backbone.out_dim, projector, bn=projector_bn)
         self.predictor = mlp(projector[-1], [predictor_hidden, projector[-1]]) if predictor_hidden else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Projection z, or (z, predictor(z)) when there is a predictor (one forward, as DDP requires)."""
-        z = self.projector(self.backbone(x))
-        return z if self.predictor is None else (z, self.predictor(z))
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Projection z, or (z, predictor(z)) when there is a predictor (one forward, as DDP requires);
+        with `features`, (that, backbone features h) — what the online probe trains on, taken from the
+        output rather than a hook, so the compiled graph has no side effects."""
+        h = self.backbone(x)
+        z = self.projector(h)
+        out = z if self.predictor is None else (z, self.predictor(z))
+        return (out, h) if features else out
 
 
 class EmaTarget(nn.Module):
