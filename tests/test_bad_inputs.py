@@ -455,3 +455,123 @@ class TestFiles:
             raise RuntimeError("killed")
         assert out.read_text() == "old\n" and out.stat().st_mode & 0o777 == 0o644
         assert [p.name for p in tmp_path.iterdir()] == ["table1.csv"]
+
+
+# --- profiles: `jessl profile`, the layers, and params.yaml against its layers --------------------------------
+def jessl_cli(args: list[str], capsys) -> tuple[int, str]:
+    from jessl.cli import main
+
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def layers(tmp_path):
+    """A config/ folder of its own: the real layers, copied."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    return tmp_path / "config"
+
+
+class TestProfiles:
+    @pytest.mark.parametrize("target", ["base.yaml", "embedded.yaml", "recipes/cifar.yaml"])
+    def test_profile_refuses_to_write_over_a_layer(self, layers, target, capsys):
+        before = (layers / target).read_text()
+        code, err = jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(layers / target)], capsys)
+        assert code == 1 and (layers / target).read_text() == before
+        assert one_line(err) == (f"error: {layers / target} is a layer under {layers}/; writing the profile there "
+                                 f"would replace it (its defaults: and comments); write to params.yaml (the "
+                                 f"default) or a path outside {layers}/")
+
+    def test_profile_refuses_a_hand_edited_params_yaml_unless_forced(self, layers, capsys):
+        out = layers.parent / "params.yaml"
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+        edited = out.read_text().replace("temperature: 0.5", "temperature: 0.3", 1)
+        out.write_text(edited)
+        code, err = jessl_cli(["profile", "cifar10", "--config-dir", str(layers), "-o", str(out)], capsys)
+        assert code == 1 and out.read_text() == edited
+        assert one_line(err) == (f"error: {out} was edited by hand (it equals no profile): writing the profile "
+                                 f"would lose those edits; move them into a layer under {layers}/, or pass --force "
+                                 f"to overwrite it")
+        assert jessl_cli(["profile", "cifar10", "--config-dir", str(layers), "-o", str(out), "--force"], capsys)[0] == 0
+        assert "profile cifar10" in out.read_text().splitlines()[0]
+        # an unedited profile, or a hand-written file equal to one, is overwritten without a word
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+        out.write_text(yaml.safe_dump(profiles_resolve("stl10", layers)))
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+
+    def test_snakefile_message_agrees_with_jessl_profile(self):
+        from jessl import profiles
+
+        with pytest.raises(profiles.ProfileError) as err:
+            profiles.check_same({"seeds": [1]}, {"seeds": [0]})
+        assert "or edit params.yaml" not in str(err.value) and "jessl profile NAME" in str(err.value)
+
+    def test_profile_into_a_folder_is_one_line(self, tmp_path, capsys):
+        code, err = jessl_cli(["profile", "embedded", "--config-dir", str(ROOT / "config"), "-o", str(tmp_path)],
+                              capsys)
+        assert code == 1
+        assert one_line(err) == (f"error: {tmp_path} is a folder; give a file to write, e.g. -o params.yaml "
+                                 f"(the default)")
+
+    @pytest.mark.parametrize("name", ["base", "recipes/embedded"])
+    def test_a_shared_layer_is_not_a_profile(self, name, tmp_path, capsys):
+        code, err = jessl_cli(["profile", name, "--config-dir", str(ROOT / "config"), "-o", str(tmp_path / "p.yaml")],
+                              capsys)
+        assert code == 1 and not (tmp_path / "p.yaml").exists()
+        assert one_line(err) == (f"error: {name} is a shared layer ({ROOT / 'config'}/{name}.yaml), not a profile; "
+                                 f"profiles: cifar10, cifar100, embedded, imagenet100, stl10")
+
+    def test_check_of_a_profile_layer_names_jessl_profile(self, capsys):
+        code, err = jessl_cli(["check", str(ROOT / "config/cifar10.yaml")], capsys)
+        assert code == 1
+        assert one_line(err) == (f"{ROOT / 'config/cifar10.yaml'} is a profile layer (it has `defaults:`), not a "
+                                 f"composed params file; run `jessl profile cifar10` (writes params.yaml), then "
+                                 f"`jessl check`")
+
+    def test_a_layer_drops_an_inherited_row(self, layers):
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {byol: drop, simclr: {lr: 0.1}}\n")
+        got = profiles_resolve("mine", layers)
+        assert "byol" not in got["methods"] and got["methods"]["simclr"]["lr"] == 0.1
+        assert set(got["methods"]) == set(profiles_resolve("embedded", layers)["methods"]) - {"byol"}
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {nope: drop}\n")
+        with pytest.raises(ConfigError, match=r"mine\.yaml: methods\.nope: drop removes a mapping an earlier "
+                                              r"layer set, but none set methods\.nope; remove the line"):
+            profiles_resolve("mine", layers)
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {byol: null}\n")
+        with pytest.raises(ConfigError, match=r"methods\.byol: null would discard .* or write `byol: drop`"):
+            profiles_resolve("mine", layers)
+
+    def test_params_yaml_behind_its_layers_is_refused(self, layers):
+        from jessl import profiles
+
+        text = profiles.render("embedded", layers)
+        params = yaml.safe_load(text)
+        profiles.check_current(text, params, layers)  # current: fine
+        recipe = layers / "recipes/embedded.yaml"
+        recipe.write_text(recipe.read_text().replace("temperature: 0.5", "temperature: 0.2", 1))
+        with pytest.raises(profiles.ProfileError) as err:
+            profiles.check_current(text, params, layers)
+        assert one_line(str(err.value)) == (
+            "params.yaml was written by `jessl profile embedded`, but its layers have changed since "
+            "(methods.simclr.hparams.temperature differ): run `jessl profile embedded` to write them to params.yaml "
+            "(Snakemake and DVC read only params.yaml), or undo the layer edit")
+        edited = text.replace("temperature: 0.5", "temperature: 0.7", 1)  # edited by hand: the user's own file
+        profiles.check_current(edited, yaml.safe_load(edited), layers)
+        profiles.check_current(yaml.safe_dump(params), params, layers)  # written otherwise: the user's own
+
+    def test_snakemake_refuses_params_yaml_behind_its_layers(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        recipe = proj / "config/recipes/embedded.yaml"
+        recipe.write_text(recipe.read_text().replace("temperature: 0.5", "temperature: 0.2", 1))
+        out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], proj, check=False)
+        assert out.returncode != 0
+        assert "its layers have changed since (methods.simclr.hparams.temperature" in out.stdout + out.stderr
+
+
+def profiles_resolve(name, config_dir):
+    from jessl import profiles
+
+    return profiles.resolve(name, config_dir)

@@ -96,9 +96,15 @@ def _methods(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load
+    from .config import ConfigError, load, read_yaml
 
     try:
+        data = read_yaml(args.params)
+        if isinstance(data, dict) and "defaults" in data:
+            name = Path(args.params).stem
+            print(f"{args.params} is a profile layer (it has `defaults:`), not a composed params file; run "
+                  f"`jessl profile {name}` (writes params.yaml), then `jessl check`", file=sys.stderr)
+            return 1
         p = load(args.params)
     except ConfigError as err:
         print(err, file=sys.stderr)
@@ -122,6 +128,7 @@ def _profile(args: argparse.Namespace) -> int:
     try:
         text = profiles.render(args.name, args.config_dir)
         p = validate(profiles.resolve(args.name, args.config_dir), f"{args.config_dir}/{args.name}.yaml (resolved)")
+        profiles.check_overwrite(Path(args.output), args.config_dir, force=args.force)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -162,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("-o", "--output", default="params.yaml", help="where to write it (default: params.yaml)")
     pr.add_argument("--config-dir", default="config", help="folder of the profiles and layers (default: config)")
     pr.add_argument("--list", action="store_true", help="list the profiles")
+    pr.add_argument("--force", action="store_true",
+                    help="overwrite an output edited by hand (a layer under config/ is never overwritten)")
     pr.set_defaults(fn=_profile)
 
     r = sub.add_parser("run", help="build pipeline targets with Snakemake (default: table and figures)")
