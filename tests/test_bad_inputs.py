@@ -575,3 +575,41 @@ def profiles_resolve(name, config_dir):
     from jessl import profiles
 
     return profiles.resolve(name, config_dir)
+
+
+# --- dvc.yaml: every output a stage declares exists, whatever the profile configures ----------------------------
+def dvc_files(stage: str) -> list[str]:
+    """The files (not folders) `stage` of dvc.yaml declares as outs or metrics, less the run records."""
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
+    paths = [next(iter(o)) for o in [*spec.get("outs", []), *spec.get("metrics", [])]]
+    return [p for p in paths if Path(p).suffix and not p.endswith(".run.json")]
+
+
+class TestDvc:
+    def test_claims_null_still_plans_every_output_of_the_claims_stage(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        cfg = yaml.safe_load((proj / "params.yaml").read_text())
+        (proj / "params.yaml").write_text(yaml.safe_dump({**cfg, "claims": None}, sort_keys=False))
+        out = run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "1", "claims"], proj)
+        planned = {p.strip() for line in re.findall(r"^\s+output: (.*)$", out.stdout, re.M) for p in line.split(",")}
+        assert set(dvc_files("claims")) <= planned, set(dvc_files("claims")) - planned
+
+    def test_an_unconfigured_claim_writes_every_output_saying_so(self, tmp_path):
+        t = tmp_path
+        stages.claims_duality(metrics_files=[], order=["simclr"], tolerance=0.0, table_csv=t / "d.csv",
+                              dims_csv=t / "dims.csv", dims_figure=t / "d.png", fragment=t / "duality.md",
+                              configured=False)
+        stages.claims_convergence(metrics_files=[], spectrum_files=[], fractions=[], order=[], table_csv=t / "c.csv",
+                                  eigen_csv=t / "e.csv", figure=t / "c.png", eigen_figure=t / "e.png",
+                                  fragment=t / "convergence.md", configured=False)
+        stages.claims_ablation(metrics_files=[], transfer_files=[], full="", target=None, table_csv=t / "a.csv",
+                               fragment=t / "ablation.md", configured=False)
+        for name in ["d.csv", "dims.csv", "c.csv", "e.csv", "a.csv"]:
+            assert len((t / name).read_text().splitlines()) == 1  # the header: no rows
+        for name in ["d.png", "c.png", "e.png"]:
+            assert (t / name).read_bytes()[:4] == b"\x89PNG"
+        assert "Not run: params.yaml sets no `claims.ablation`." in (t / "ablation.md").read_text()
+        for name in ["d.csv", "c.png", "ablation.md"]:
+            assert (t / f"{name}.run.json").is_file()

@@ -391,13 +391,39 @@ def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: l
     write_text(path, "\n\n".join([f"## {title}", finding, table, *links]) + "\n")
 
 
+def _claim_unset(key: str, title: str, csvs: dict[str | Path, list[str]], figures: list[str | Path],
+                 fragment: str | Path, t0: float) -> None:
+    """A claim that params.yaml does not configure: its outputs say so (header-only tables, a figure and a
+    section saying what to set), so every output the `claims` DVC stage declares exists whatever the profile."""
+    from .report.claims import csv_text
+    from .report.figures import _nothing
+
+    for path, columns in csvs.items():
+        write_text(path, csv_text([], columns))
+    for path in figures:
+        _nothing(path, f"not run: set {key} in params.yaml")
+    _claim_md(fragment, title, f"Not run: params.yaml sets no `{key}`.", "")
+    _record_all([*csvs, *figures, fragment], [], {"configured": False}, t0)
+    log.info("%s is not configured: wrote empty outputs", key)
+
+
+EIGEN_COLUMNS = ["method", "seed", "epoch", "index", "relative_eigenvalue"]
+CLAIM_TITLES = {"duality": "Claim 2: contrastive ≈ non-contrastive after tuning (Garrido et al. 2023)",
+                "convergence": "Claim 3: FroSSL converges faster (Skean et al. 2024)",
+                "ablation": "Claim 5: democratising JE-SSL (Bordes et al. 2023)"}
+
+
 def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, table_csv: str | Path,
-                   dims_csv: str | Path, dims_figure: str | Path, fragment: str | Path) -> None:
+                   dims_csv: str | Path, dims_figure: str | Path, fragment: str | Path,
+                   configured: bool = True) -> None:
     """Garrido et al. 2023: best and median per method over its sweep, the family gap; accuracy vs dimension."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.duality", CLAIM_TITLES["duality"],
+                            {table_csv: rc.DUALITY_COLUMNS, dims_csv: rc.DIM_COLUMNS}, [dims_figure], fragment, t0)
     entries = read_metrics(metrics_files)
     rows, dims = rc.duality_rows(entries, order), rc.dim_rows(entries)
     write_text(table_csv, rc.csv_text(rows, rc.DUALITY_COLUMNS))
@@ -405,7 +431,7 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
     rc.dim_figure(dims, dims_figure)
     finding = rc.duality_finding(rows, dims, tolerance)
     table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
-    _claim_md(fragment, "Claim 2: contrastive ≈ non-contrastive after tuning (Garrido et al. 2023)", finding, table,
+    _claim_md(fragment, CLAIM_TITLES["duality"], finding, table,
               [dims_figure])
     _record_all([table_csv, dims_csv, dims_figure, fragment], list(metrics_files),
                 {"order": order, "tolerance": tolerance}, t0)
@@ -414,18 +440,22 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
 
 def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[str | Path], fractions: list[int],
                        order: list[str], table_csv: str | Path, eigen_csv: str | Path, figure: str | Path,
-                       eigen_figure: str | Path, fragment: str | Path) -> None:
+                       eigen_figure: str | Path, fragment: str | Path, configured: bool = True) -> None:
     """Skean et al. 2024: epochs to a fraction of the final accuracy (equal steps, equal images) and the
     eigenvalues of the embedding covariance over training."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.convergence", CLAIM_TITLES["convergence"],
+                            {table_csv: rc.CONVERGENCE_COLUMNS, eigen_csv: EIGEN_COLUMNS}, [figure, eigen_figure],
+                            fragment, t0)
     entries = read_metrics(metrics_files)
     rows = rc.convergence_rows(entries, fractions, order)
     eig = rc.eigen_rows(read_metrics(spectrum_files))
     write_text(table_csv, rc.csv_text(rows, rc.CONVERGENCE_COLUMNS))
-    write_text(eigen_csv, rc.csv_text(eig, ["method", "seed", "epoch", "index", "relative_eigenvalue"]))
+    write_text(eigen_csv, rc.csv_text(eig, EIGEN_COLUMNS))
     rc.convergence_figure(rc.curves(entries), figure)
     rc.eigen_figure(eig, eigen_figure)
     finding = " ".join(rc.convergence_finding(rows, f) for f in fractions[:1])
@@ -442,7 +472,7 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
-    _claim_md(fragment, "Claim 3: FroSSL converges faster (Skean et al. 2024)", finding,
+    _claim_md(fragment, CLAIM_TITLES["convergence"], finding,
               rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])
     _record_all([table_csv, figure, fragment], list(metrics_files), {"order": order, "fractions": fractions}, t0)
     _record_all([eigen_csv, eigen_figure], list(spectrum_files), {}, t0)
@@ -450,17 +480,20 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
 
 
 def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str | Path], full: str,
-                    target: str | None, table_csv: str | Path, fragment: str | Path) -> None:
+                    target: str | None, table_csv: str | Path, fragment: str | Path, configured: bool = True) -> None:
     """Bordes et al. 2023: one negative, noise-only views, small batches, the combination vs the full recipe
     and the untrained backbone, on the probes and on transfer."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.ablation", CLAIM_TITLES["ablation"], {table_csv: rc.ABLATION_COLUMNS}, [],
+                            fragment, t0)
     rows = rc.ablation_rows(read_metrics(metrics_files), read_metrics(transfer_files), full)
     write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
     finding = rc.ablation_finding(rows, target)
-    _claim_md(fragment, "Claim 5: democratising JE-SSL (Bordes et al. 2023)", finding,
+    _claim_md(fragment, CLAIM_TITLES["ablation"], finding,
               rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]))
     _record_all([table_csv, fragment], [*metrics_files, *transfer_files], {"full": full, "target": target}, t0)
     log.info("wrote %s: %s", table_csv, finding)

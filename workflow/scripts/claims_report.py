@@ -7,13 +7,16 @@ sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 o, p = sm.output, sm.params
 if sm.rule == "claims_duality":
     main(sm.log[0], claims_duality, outputs=o, metrics_files=list(sm.input), order=list(p.order),
-         tolerance=p.tolerance, table_csv=o.csv, dims_csv=o.dims, dims_figure=o.figure, fragment=o.fragment)
+         tolerance=p.tolerance, table_csv=o.csv, dims_csv=o.dims, dims_figure=o.figure, fragment=o.fragment,
+         configured=p.configured)
 elif sm.rule == "claims_convergence":
     main(sm.log[0], claims_convergence, outputs=o, metrics_files=list(sm.input.metrics),
          spectrum_files=list(sm.input.spectrum), fractions=list(p.fractions), order=list(p.order), table_csv=o.csv,
-         eigen_csv=o.eigen, figure=o.figure, eigen_figure=o.eigen_figure, fragment=o.fragment)
+         eigen_csv=o.eigen, figure=o.figure, eigen_figure=o.eigen_figure, fragment=o.fragment,
+         configured=p.configured)
 elif sm.rule == "claims_ablation":
     main(sm.log[0], claims_ablation, outputs=o, metrics_files=list(sm.input.metrics),
-         transfer_files=list(sm.input.transfer), full=p.full, target=p.target, table_csv=o.csv, fragment=o.fragment)
+         transfer_files=list(sm.input.transfer), full=p.full, target=p.target, table_csv=o.csv, fragment=o.fragment,
+         configured=p.configured)
 else:
     main(sm.log[0], claims_report, outputs=o, fragments=list(sm.input.fragments), out=o.md)
