@@ -613,3 +613,79 @@ class TestDvc:
         assert "Not run: params.yaml sets no `claims.ablation`." in (t / "ablation.md").read_text()
         for name in ["d.csv", "c.png", "ablation.md"]:
             assert (t / f"{name}.run.json").is_file()
+
+
+# --- config: accepted silently on the old code; each now one line naming the key and the fix ---------------------
+YAML11 = "(a string: YAML 1.1 reads 1e-4 as text; write a dot and a signed exponent, e.g. 1.0e-4, without quotes)"
+
+
+class TestConfigStrict:
+    @pytest.mark.parametrize(("over", "line"), [
+        ({"optim": {"lr": "1e-4"}}, f"  - optim.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"methods": {"simclr": {"lr": "1e-4"}, "vicreg": {}}},
+         f"  - methods.simclr.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"methods": {"simclr": {"optim": {"lr": "1e-4"}}, "vicreg": {}}},
+         f"  - methods.simclr.optim.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"pretrain": {"online_probe": "yes"}},
+         "  - pretrain.online_probe: expected true or false, got 'yes' (a string: write true or false, "
+         "without quotes)"),
+        ({"pretrain": {"epochs": "10"}},
+         "  - pretrain.epochs: expected an integer, got '10' (a string: remove the quotes)"),
+        ({"datasets": {"digits": {"classes": ["5", 6]}}},
+         "  - datasets.digits.classes.0: expected an integer, got '5' (a string: remove the quotes)"),
+    ], ids=["optim.lr", "methods.lr", "methods.optim.lr", "online_probe", "epochs", "classes"])
+    def test_a_string_is_never_a_number_or_a_bool(self, over, line):
+        assert config_problem(with_(**over)) == line
+
+    def test_yaml_lists_still_fill_pairs(self):
+        assert validate(with_(augment={"crop_scale": [0.2, 1]})).augment.crop_scale == (0.2, 1.0)
+
+    @pytest.mark.parametrize(("epochs", "keep", "at"), [(1, [25, 50, 75], [0, 0, 1]), (12, [25, 26], [3, 3])])
+    def test_kept_checkpoints_that_coincide_are_refused(self, epochs, keep, at):
+        line = config_problem(with_(pretrain={"epochs": epochs, "keep_epochs": keep}))
+        assert line.startswith(f"  - pretrain.keep_epochs: {keep} % of {epochs} epoch(s) are epochs {at}: kept "
+                               f"checkpoints would coincide")
+        assert "keep fewer percentages or train more epochs" in line
+        validate(with_(pretrain={"epochs": 12, "keep_epochs": [25, 50, 75]}))  # epochs 3, 6, 9: fine
+
+    def test_claims_convergence_kept_checkpoints_that_coincide_are_refused(self):
+        data = yaml.safe_load((ROOT / "params.yaml").read_text())
+        data["claims"]["convergence"]["keep_epochs"] = [10, 20]  # of 4 epochs: 0 and 1
+        with pytest.raises(ConfigError, match=r"claims\.convergence: keep_epochs: \[10, 20\] % of 4 epoch\(s\) are "
+                                              r"epochs \[0, 1\]: kept checkpoints would coincide"):
+            validate(data)
+
+    @pytest.mark.parametrize(("over", "key"), [
+        ({"augment": {"per_view": [{}, {}, {"flip_prob": 1.0}]}}, "augment.per_view: 3 entries, but the runs"),
+        ({"methods": {"simclr": {"augment": {"per_view": [{}, {}, {}]}}, "vicreg": {}}},
+         "methods.simclr.augment.per_view: 3 entries, but methods.simclr"),
+    ])
+    def test_per_view_longer_than_the_views_is_refused(self, over, key):
+        line = config_problem(with_(**over))
+        assert line.startswith(f"  - {key}")
+        assert "so entries 2.. would be ignored; remove them or raise num_views" in line
+
+    def test_overlapping_source_and_target_classes_are_refused(self):
+        data = with_(datasets={"digits": {}, "low": {"classes": [0, 1, 2, 3, 4], "role": "source"},
+                               "high": {"classes": [3, 4, 5, 6, 7], "role": "target"}}, transfer={"low": ["high"]})
+        assert config_problem(data) == (
+            "  - transfer.low: target 'high' shares classes [3, 4] with 'low' (same source 'digits'), so its column "
+            "would not measure transfer to unseen classes; make their `classes` disjoint")
+
+    @pytest.mark.parametrize("role", ["source", "target"])
+    def test_a_source_or_target_no_transfer_names_is_refused(self, role):
+        data = with_(datasets={"digits": {}, "extra": {"source": "mnist5k", "role": role}})
+        assert config_problem(data) == (
+            f"  - datasets.extra: role {role} but no `transfer:` entry names it, so nothing would be built from it; "
+            f"pair it in `transfer:` (source: [targets]) or remove it")
+
+    def test_an_anchor_block_nested_in_a_section_says_top_level(self):
+        line = config_problem(with_(datasets={"digits": {}, "x-digits": {}}))
+        assert "`x-` blocks (reused through YAML anchors) belong at the top level of a layer" in line
+        assert "x_digits" not in line
+
+    def test_one_class_on_a_target_is_refused_at_load(self):
+        data = with_(datasets={"digits": {}, "five": {"classes": [5], "role": "target"}}, transfer={"digits": ["five"]})
+        assert config_problem(data) == (
+            "  - datasets.five.classes: one class ([5]) leaves the probes nothing to tell apart; list at least 2 "
+            "classes, or remove `classes` to keep them all")

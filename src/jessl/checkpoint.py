@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .io import save_torch
+from .runs import kept_epoch  # noqa: F401 (the kept checkpoints' epochs: one owner, the run's schedule)
 
 if TYPE_CHECKING:
     from torchvision.models import ResNet
@@ -202,11 +203,6 @@ def load_online_probe(path: str | Path) -> nn.Linear | None:
 def kept_path(final: str | Path, pct: int) -> Path:
     """The checkpoint kept at `pct` % of the run's epochs."""
     return Path(final).parent / "keep" / f"pct{pct}.pt"
-
-
-def kept_epoch(pct: int, epochs: int) -> int:
-    """The epoch at which the `pct` % checkpoint is taken (0 = the initial weights)."""
-    return round(pct * epochs / 100)
 
 
 def _staged(final: str | Path, pct: int) -> Path:

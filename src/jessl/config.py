@@ -13,7 +13,16 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .methods import registry
-from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _deep_merge, _Problems, scaled_lr
+from .runs import (
+    OVERRIDDEN_BLOCKS,
+    RESOURCES,
+    PretrainRun,
+    RunConfig,
+    _deep_merge,
+    _Problems,
+    kept_clash,
+    scaled_lr,
+)
 from .schema import (
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
@@ -128,6 +137,16 @@ class Params(Strict):
                     f"{key}: 0 epochs leaves methods.{name} untrained, i.e. the random_init baseline under another "
                     f"name; set epochs >= 1"
                 )
+            clash = self.pretrain.keep_epochs and kept_clash(self.pretrain.keep_epochs, run.pretrain.epochs)
+            if clash:
+                whose = f" (methods.{name}.epochs)" if m.epochs is not None else ""
+                problems.append(f"pretrain.keep_epochs{whose}: {clash}")
+            views, per_view = run.pretrain.num_views, run.augment.per_view
+            if len(per_view) > views:
+                key = f"methods.{name}.augment" if "per_view" in m.augment else "augment"
+                rows = f"methods.{name}" if "per_view" in m.augment or m.num_views else "the runs"
+                problems.append(f"{key}.per_view: {len(per_view)} entries, but {rows} train(s) {views} views, so "
+                                f"entries {views}.. would be ignored; remove them or raise num_views")
             same = next((other for other, r in seen.items() if r == run.model_copy(update={"name": other})), None)
             if same is not None:
                 problems.append(
@@ -158,6 +177,19 @@ class Params(Strict):
                     raise ValueError(f"transfer.{src}: target {t!r} must be another dataset under `datasets`")
             if len(set(targets)) != len(targets):
                 raise ValueError(f"transfer.{src}: a target is listed twice: {targets}")
+            for t in targets:
+                a, b = self.datasets[src], self.datasets[t]
+                if (a.source, a.root) == (b.source, b.root) and (shared := _shared_classes(a.classes, b.classes)):
+                    raise ValueError(
+                        f"transfer.{src}: target {t!r} shares classes {shared} with {src!r} (same source "
+                        f"{a.source!r}), so its column would not measure transfer to unseen classes; make their "
+                        f"`classes` disjoint")
+        named = {d for pair in self.transfer_pairs for d in pair}
+        for d, c in self.datasets.items():
+            if c.role != "main" and d not in named:
+                raise ValueError(
+                    f"datasets.{d}: role {c.role} but no `transfer:` entry names it, so nothing would be built from "
+                    f"it; pair it in `transfer:` (source: [targets]) or remove it")
         return self
 
     @model_validator(mode="after")
@@ -234,6 +266,13 @@ class Params(Strict):
                              lr=scaled_lr(blocks["optim"], pretrain.batch_size), pretrain=pretrain)
         except ValidationError as err:
             raise _Problems([_problem(where, e) for e in err.errors()]) from None
+
+
+def _shared_classes(a: list[int] | None, b: list[int] | None) -> list[int] | str | None:
+    """The classes two subsets of one dataset share ('all' where one keeps every class), or None."""
+    if a is None or b is None:
+        return "all" if (a or b) is None else sorted(a or b)
+    return sorted(set(a) & set(b)) or None
 
 
 def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
@@ -334,6 +373,13 @@ class ConvergenceClaim(Strict):
         if any(n < 2 for n in v) or len(set(v)) != len(v):
             raise ValueError(f"need distinct view counts >= 2, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _kept_distinct(self) -> ConvergenceClaim:
+        clash = kept_clash(self.keep_epochs, self.epochs)
+        if clash:
+            raise ValueError(f"keep_epochs: {clash}")
+        return self
 
 
 class AblationClaim(Strict):

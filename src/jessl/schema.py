@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .yamlio import string_hint
 
 # Dataset and row names become folder names and Snakemake wildcard alternatives (`a|b|…`): only
 # characters that are literal in a regular expression and safe in a path.
@@ -19,6 +22,9 @@ NAME = re.compile(r"[A-Za-z0-9_]+")
 
 def _check_names(names: Any) -> None:
     for name in names:
+        if isinstance(name, str) and name.startswith("x-"):
+            raise ValueError(f"{name!r}: `x-` blocks (reused through YAML anchors) belong at the top level of a layer, "
+                             f"where they are dropped; move it out of this section")
         if not isinstance(name, str) or not NAME.fullmatch(name):
             fixed = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_") or "x"
             raise ValueError(
@@ -28,7 +34,19 @@ def _check_names(names: Any) -> None:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are errors, and types are strict: a string is never read as a number, a bool or a list of
+    them (`lr: '1e-4'`, `online_probe: 'yes'`, `classes: ['5']`), the same rule as methods' `hparams`. A YAML
+    list is read as a pair where a field is one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_as_tuples(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            pairs = {k for k, f in cls.model_fields.items() if typing.get_origin(f.annotation) is tuple}
+            data = {k: tuple(v) if k in pairs and isinstance(v, list) else v for k, v in data.items()}
+        return data
 
 
 FOLDER_MAX_RESOLUTION = 256  # longest side of an image folder's stored JPEGs (FFCV's ImageNet recipe)
@@ -57,6 +75,9 @@ class DatasetConfig(Strict):
     def _distinct_labels(cls, v: list[int] | None) -> list[int] | None:
         if v is not None and (len(set(v)) != len(v) or min(v) < 0):
             raise ValueError(f"need distinct labels >= 0, got {v}")
+        if v is not None and len(v) < 2:
+            raise ValueError(f"one class ({v}) leaves the probes nothing to tell apart; list at least 2 classes, or "
+                             f"remove `classes` to keep them all")
         return v
 
     @model_validator(mode="after")
@@ -291,4 +312,7 @@ def _problem(prefix: str, e: Any) -> str:
         close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
         msg = f"unknown key; {hint}"
+    elif e["type"] in ("float_type", "int_type", "bool_type") and isinstance(e.get("input"), str):
+        want = {"float_type": "a number", "int_type": "an integer", "bool_type": "true or false"}[e["type"]]
+        msg = f"expected {want}, got {e['input']!r}{string_hint(e['input'])}"
     return f"{loc}: {msg}"
