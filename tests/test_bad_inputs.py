@@ -689,3 +689,70 @@ class TestConfigStrict:
         assert config_problem(data) == (
             "  - datasets.five.classes: one class ([5]) leaves the probes nothing to tell apart; list at least 2 "
             "classes, or remove `classes` to keep them all")
+
+
+# --- jessl audit ------------------------------------------------------------------------------------------------
+def convergence_project(root: Path, monkeypatch) -> None:
+    """results/convergence.csv of one run (simclr, seed 0) at 25, 50 and 100 % of its epochs, with records."""
+    from jessl import provenance
+
+    monkeypatch.chdir(root)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    files, lines = [], ["dataset,method,seed,pct,epoch,linear_top1,fewshot_top1,knn_top1"]
+    for pct, epoch, top1 in [(25, 1, 50.0), (50, 2, 60.0), (100, 4, 70.0)]:
+        f = (f"results/convergence/digits/simclr/seed0/pct{pct}.json" if pct < 100 else
+             "results/eval/digits/simclr/seed0/metrics.json")
+        jio.write_json(f, {"dataset": "digits", "method": "simclr", "seed": 0, "metrics": {"linear_top1": top1}})
+        provenance.write_record(f, stage="evaluate", inputs=[], seed=0, metrics={"linear_top1": top1})
+        files.append(f)
+        lines.append(f"digits,simclr,0,{pct},{epoch},{top1},1.0,1.0")
+    (root / "results/convergence.csv").write_text("\n".join(lines) + "\n")
+    provenance.write_record("results/convergence.csv", stage="report", inputs=files)
+
+
+class TestAudit:
+    def test_pct_picks_one_row_of_the_convergence_table(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--row", "simclr", "--column", "linear_top1",
+                               "--pct", "50"], capsys)
+        assert code == 0, out
+        assert out.startswith("results/convergence.csv simclr linear_top1 = 60.0 (digits, 50 % of the epochs, seed 0)\n"
+                              "    from results/convergence/digits/simclr/seed0/pct50.json: 60.0\n")
+        assert "= 50.0" not in out and "= 70.0" not in out
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--row", "simclr", "--pct", "75"], capsys)
+        assert code == 2
+        assert one_line(out) == ("error: results/convergence.csv: no simclr row at --pct 75; its pcts: 25, 50, 100 "
+                                 "(100 = the final checkpoint)")
+
+    def test_pct_on_a_table_without_pct_is_one_line(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        table = tmp_path / "results/table1.csv"
+        table.write_text("dataset,method,linear_top1\ndigits,simclr,70.0\n")
+        code, out = jessl_cli(["audit", "results/table1.csv", "--row", "simclr", "--pct", "50"], capsys)
+        assert code == 2
+        assert one_line(out) == ("error: --pct: results/table1.csv has no pct column (only results/convergence.csv "
+                                 "has one)")
+
+    def test_help_lists_every_table_s_columns(self, capsys):
+        from jessl.cli import main
+
+        with pytest.raises(SystemExit):
+            main(["audit", "--help"])
+        text = capsys.readouterr().out
+        assert "{source}_to_{target}_{probe}" in text and "digits_to_mnist5k_linear_top1" in text
+        for column in [*tables.COLUMNS, *tables.SPECTRUM_COLUMNS, *tables.CONVERGENCE_COLUMNS]:
+            assert column in text, column
+        assert "--pct" in text
+
+    def test_a_missing_kept_checkpoint_names_the_commands_that_restore_it(self, tmp_path, monkeypatch):
+        from jessl import provenance
+
+        convergence_project(tmp_path, monkeypatch)
+        kept = "results/convergence/digits/simclr/seed0/pct25.json"
+        (tmp_path / kept).unlink()
+        node = provenance.audit("results/convergence.csv")
+        (problem,) = next(n for n in node.inputs if n.path == kept).problems
+        assert problem == (f"missing; restore it from the DVC cache (`dvc checkout`) or rebuild it: "
+                           f"snakemake --cores 1 -f {kept}")
+        ok, verdict = provenance.audit_summary([node])
+        assert not ok and verdict.startswith("audit FAILED: 3 files re-hashed, 1 broken links")

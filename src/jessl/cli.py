@@ -25,8 +25,9 @@ def _audit(args: argparse.Namespace) -> int:
     )
     from .provenance import table_rows as read_rows
 
-    if args.column and not args.row:
-        print("error: --column needs --row (the method whose number to trace)", file=sys.stderr)
+    if (args.column or args.pct is not None) and not args.row:
+        print(f"error: {'--column' if args.column else '--pct'} needs --row (the method whose number to trace)",
+              file=sys.stderr)
         return 2
     if args.params is not None and not Path(args.params).is_file():
         print(f"error: --params {args.params}: no such file; give the path of the params file "
@@ -59,6 +60,17 @@ def _audit(args: argparse.Namespace) -> int:
                 names = ", ".join(dict.fromkeys(r["method"] for r in rows))
                 print(f"error: {given}: no row for method {args.row!r}; its rows: {names}", file=sys.stderr)
                 return 2
+            if args.pct is not None:
+                if "pct" not in chosen[0]:
+                    print(f"error: --pct: {given} has no pct column (only results/convergence.csv has one)",
+                          file=sys.stderr)
+                    return 2
+                pcts = list(dict.fromkeys(r["pct"] for r in chosen))
+                chosen = [r for r in chosen if r["pct"] == str(args.pct)]
+                if not chosen:
+                    print(f"error: {given}: no {args.row} row at --pct {args.pct}; its pcts: {', '.join(pcts)} "
+                          f"(100 = the final checkpoint)", file=sys.stderr)
+                    return 2
             if args.column is not None and args.column not in chosen[0]:
                 print(f"error: {given}: no column {args.column!r}; its columns: {', '.join(chosen[0])}",
                       file=sys.stderr)
@@ -143,18 +155,38 @@ def _run(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, cwd=Path(args.directory))
 
 
+def _table_columns() -> str:
+    """The columns --column can name, from the tables' own definitions."""
+    from .report import tables
+
+    probes = [k for k, _ in tables.PROBES]
+    return "\n".join([
+        "columns of the results tables (--column):",
+        f"  results/table1.csv           {', '.join(c for c in tables.COLUMNS if c != 'method')},",
+        "                               linear_{q}pct_top1 per evaluate.label_fractions q",
+        f"  results/table2_transfer.csv  {{source}}_to_{{target}}_{{probe}}, probe one of {', '.join(probes)}",
+        "                               (e.g. digits_to_mnist5k_linear_top1; transfer: in params.yaml), seeds",
+        f"  results/table3_spectrum.csv  {', '.join(c for c in tables.SPECTRUM_COLUMNS if c != 'method')}",
+        f"  results/convergence.csv      {', '.join(c for c in tables.CONVERGENCE_COLUMNS if c != 'method')}",
+        "                               (one row per % of the epochs: pick one with --pct)",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jessl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("audit", help="trace outputs back to the raw data and re-check every hash")
+    a = sub.add_parser("audit", help="trace outputs back to the raw data and re-check every hash",
+                       epilog=_table_columns(), formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("paths", nargs="+", help="e.g. results/table1.csv")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--allow-dirty", action="store_true", help="accept outputs produced from a dirty git tree")
     a.add_argument("--params", default=None,
                    help="flag outputs made with other params than this file (default: the project's params.yaml)")
     a.add_argument("--row", help="trace one row of a results table: the method, e.g. simclr")
-    a.add_argument("--column", help="with --row: the number to trace, e.g. linear_top1")
+    a.add_argument("--column", help="with --row: the number to trace, e.g. linear_top1 (columns: below)")
+    a.add_argument("--pct", type=int, help="with --row, in convergence.csv: the checkpoint kept at this %% of the "
+                                           "epochs (100 = the final one), e.g. 50")
     a.set_defaults(fn=_audit)
 
     m = sub.add_parser("methods", help="list the registered methods, their hyper-parameters and allowed values")
