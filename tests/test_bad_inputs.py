@@ -756,3 +756,132 @@ class TestAudit:
                            f"snakemake --cores 1 -f {kept}")
         ok, verdict = provenance.audit_summary([node])
         assert not ok and verdict.startswith("audit FAILED: 3 files re-hashed, 1 broken links")
+
+
+# --- sizes: a batch or a label fraction the data cannot hold, refused before any job ------------------------------
+def embedded_with(**changes) -> dict:
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        *path, last = dotted.split("__")
+        node = data
+        for key in path:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+class TestSizes:
+    def test_a_batch_larger_than_the_training_split_is_refused_naming_the_row(self, tmp_path):
+        from jessl.data import sizes
+
+        p = validate(embedded_with(methods__vicreg__batch_size=5000))
+        with pytest.raises(ConfigError) as err:
+            sizes.check(p, tmp_path)  # not converted: the split's size from the source
+        assert str(err.value).splitlines()[1:] == [
+            "  - methods.vicreg.batch_size: 5000 is larger than the about 1,437 training images of digits (an epoch "
+            "would hold no full batch); lower it to at most 1,437",
+            "  - methods.vicreg.batch_size: 5000 is larger than the about 718 training images of digits_0to4 (an "
+            "epoch would hold no full batch); lower it to at most 718"]
+        sizes.check(validate(embedded_with(methods__vicreg__batch_size=512)), tmp_path)
+
+    def test_the_converted_size_is_read_from_the_conversion_record(self, tmp_path):
+        from jessl import provenance
+        from jessl.data import sizes
+
+        p = validate(embedded_with())
+        beton_file = tmp_path / "data/digits/train.beton"
+        beton_file.parent.mkdir(parents=True)
+        beton_file.write_bytes(b"x")
+        provenance.write_record(beton_file, stage="convert", inputs=[], metrics={"samples": 1000},
+                                params={"dataset": "digits", **p.datasets["digits"].data_params(), "split": "train"})
+        size = sizes.train_size("digits", p.datasets["digits"], tmp_path)
+        assert (size.train, size.exact) == (1000, True)
+        line = sizes.problems(validate(embedded_with(pretrain__batch_size=1200)), tmp_path)[0]
+        assert line.startswith("pretrain.batch_size: 1200 is larger than the 1,000 training images of digits")
+
+    def test_cli_check_and_snakemake_refuse_the_batch(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        (proj / "params.yaml").write_text(yaml.safe_dump(embedded_with(methods__vicreg__batch_size=5000)))
+        out = cli_check(proj / "params.yaml")
+        assert out.returncode == 1 and "methods.vicreg.batch_size: 5000 is larger than" in out.stderr
+        out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], proj, check=False)
+        assert out.returncode != 0 and "methods.vicreg.batch_size: 5000 is larger than" in out.stdout + out.stderr
+
+    def test_label_fractions_written_as_proportions_are_refused(self, tmp_path):
+        from jessl.data import sizes
+
+        p = validate(embedded_with(evaluate__label_fractions=[0.5, 10]))
+        assert sizes.problems(p, tmp_path) == [
+            "evaluate.label_fractions: 0.5 % of digits's about 144 training labels per class is under one label per "
+            "class; fractions are percentages (50 = half): use at least 0.7",
+            "evaluate.label_fractions: 0.5 % of digits_5to9's about 144 training labels per class is under one label "
+            "per class; fractions are percentages (50 = half): use at least 0.7"]
+        assert sizes.problems(validate(embedded_with(evaluate__label_fractions=[1, 10])), tmp_path) == []
+
+
+# --- a small finished run: what Snakemake keeps, rebuilds and reports ---------------------------------------------
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """table1, its figures and table3 of one method on digits (4 epochs, checkpoints kept at 25 and 50 %)."""
+    from conftest import copy_project, run
+
+    proj = copy_project(tmp_path_factory.mktemp("finished") / "proj")
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params.update(datasets={"digits": params["datasets"]["digits"]}, methods={"simclr": params["methods"]["simclr"]},
+                  transfer={}, claims=None)
+    params["pretrain"].update(epochs=4, keep_epochs=[25, 50])
+    params["evaluate"]["few_shot_repeats"] = 1
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "commit", "-qam", "small"], proj)
+    run([sys.executable, "-m", "snakemake", "--cores", "2", "report_all", "table_spectrum"], proj)
+    return proj
+
+
+def snakemake(proj: Path, *args: str) -> subprocess.CompletedProcess:
+    from conftest import run
+
+    return run([sys.executable, "-m", "snakemake", "--cores", "1", *args], proj, check=False)
+
+
+@pytest.mark.e2e
+class TestFinishedRun:
+    def test_the_readme_report_command_works_right_after_make_table(self, finished):
+        readme = (ROOT / "README.md").read_text()
+        commands = re.findall(r"^snakemake --report results/report\.html ?(\S*)", readme, re.M)
+        assert commands and all(commands), "the README's report command names no target"
+        out = snakemake(finished, "--report", "results/report.html", *commands[0].split())
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert (finished / "results/report.html").stat().st_size > 0
+
+    def test_a_truncated_spectrum_is_refused_before_the_tables_are_removed(self, finished):
+        spectrum = finished / "results/eval/digits/simclr/seed0/spectrum.json"
+        outputs = ["results/table3_spectrum.csv", "results/table3_spectrum.md", "results/spectrum.csv",
+                   "results/figures/spectrum.png"]
+        before = {o: (finished / o).read_bytes() for o in outputs}
+        whole = spectrum.read_text()
+        spectrum.write_text(whole[: len(whole) // 2])
+        try:
+            out = snakemake(finished, "table_spectrum")
+            assert out.returncode != 0
+            assert ("results/eval/digits/simclr/seed0/spectrum.json: not a readable metrics file"
+                    in out.stdout + out.stderr)
+            assert {o: (finished / o).read_bytes() for o in outputs} == before
+        finally:
+            spectrum.write_text(whole)
+
+    def test_dropping_a_kept_checkpoint_retrains_nothing(self, finished):
+        params_file = finished / "params.yaml"
+        original = params_file.read_text()
+        final = "checkpoints/digits/simclr/seed0/final.pt"
+        try:
+            for keep, retrain in [([25], False), ([25, 50, 75], True)]:  # 75 %: epoch 3, never saved
+                params = yaml.safe_load(original)
+                params["pretrain"]["keep_epochs"] = keep
+                params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+                out = snakemake(finished, "-n", final)
+                assert out.returncode == 0, out.stdout[-2000:]
+                assert ("rule pretrain:" in out.stdout) == retrain, (keep, out.stdout[-2000:])
+        finally:
+            params_file.write_text(original)

@@ -101,7 +101,8 @@ def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, 
 
 
 def test_batch_larger_than_dataset_is_a_clear_error(tmp_path, small_betons):
-    with pytest.raises(ValueError, match="batch_size=512 is larger than the 320 training samples"):
+    with pytest.raises(ValueError, match=r"methods\.\w+: batch size 512 \(its batch_size, or pretrain\.batch_size\) "
+                                         r"is larger than the 320 training samples"):
         pretrain(small_betons[0], tmp_path / "f.pt", tiny_run(epochs=1, batch_size=512), seed=0, threads=1)
 
 

@@ -205,6 +205,15 @@ def kept_path(final: str | Path, pct: int) -> Path:
     return Path(final).parent / "keep" / f"pct{pct}.pt"
 
 
+def kept_pct(path: str | Path) -> int:
+    """The % of the run's epochs a kept checkpoint's name says (`keep/pct{q}.pt` → q)."""
+    name = Path(path).name
+    if Path(path).parent.name != "keep" or not (name.startswith("pct") and name.endswith(".pt")
+                                                 and name[3:-3].isdigit()):
+        raise ValueError(f"{path}: not a kept checkpoint's name (keep/pct<q>.pt)")
+    return int(name[3:-3])
+
+
 def _staged(final: str | Path, pct: int) -> Path:
     return Path(final).parent / ".keep" / f"pct{pct}.pt"
 

@@ -109,6 +109,7 @@ def _methods(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from .config import ConfigError, load, read_yaml
+    from .data import sizes
 
     try:
         data = read_yaml(args.params)
@@ -118,6 +119,7 @@ def _check(args: argparse.Namespace) -> int:
                   f"`jessl profile {name}` (writes params.yaml), then `jessl check`", file=sys.stderr)
             return 1
         p = load(args.params)
+        sizes.check(p, Path(args.params).parent, str(args.params))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1

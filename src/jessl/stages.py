@@ -89,14 +89,16 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
 
 
 def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: int, threads: int,
-             keep: list[int] | None = None, kept: list[str | Path] | None = None, compile: bool = False,
-             channels_last: bool = False) -> None:
-    """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs
-    (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run)."""
-    from .checkpoint import kept_path
+             kept: list[str | Path] | None = None, compile: bool = False, channels_last: bool = False) -> None:
+    """Pretrain one run: the final checkpoint `out` and the checkpoints `kept` (`keep/pct{q}.pt`: at q % of
+    its epochs). Which to keep is read from the declared files, not passed as a job parameter, so dropping
+    one from keep_epochs reruns no training (adding one must: the run saves no other epochs).
+    `compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run."""
+    from .checkpoint import kept_path, kept_pct
     from .pretrain import pretrain as train
 
-    keep, kept = list(keep or []), [Path(k) for k in kept or []]
+    kept = [Path(k) for k in kept or []]
+    keep = [kept_pct(k) for k in kept]
     if kept != [kept_path(out, q) for q in keep]:
         raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
     t0 = time.perf_counter()

@@ -50,7 +50,6 @@ rule claims_pretrain_kept:
         variant=C.wildcard_alternatives(CLAIM_POINTS, ["convergence"]),
     params:
         run=lambda wc: CLAIM_RUNS[("convergence", wc.variant)].to_params(),
-        keep=CLAIM_KEEP,
     conda:
         "../../envs/jessl.yaml"
     log:
@@ -93,7 +92,7 @@ for _claim, _jobs in CLAIM_EVALS.items():
 rule claims_duality:
     """Garrido et al. 2023 → results/table_duality.csv, results/dim_sweep.csv, figures/dim_sweep.png."""
     input:
-        [j["out"] for j in CLAIM_EVALS.get("duality", [])],
+        readable([j["out"] for j in CLAIM_EVALS.get("duality", [])]),
     output:
         csv=report("results/table_duality.csv", caption="../report/claims.rst", category="claims"),
         dims="results/dim_sweep.csv",
@@ -116,8 +115,8 @@ rule claims_duality:
 rule claims_convergence:
     """Skean et al. 2024 → results/table_convergence.csv, figures/convergence_frossl.png (+ eigenvalues)."""
     input:
-        metrics=[j["out"] for j in CLAIM_EVALS.get("convergence", [])],
-        spectrum=[j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", [])],
+        metrics=readable([j["out"] for j in CLAIM_EVALS.get("convergence", [])]),
+        spectrum=readable([j["spectrum_out"] for j in CLAIM_EVALS.get("convergence", [])]),
     output:
         csv=report("results/table_convergence.csv", caption="../report/claims.rst", category="claims"),
         eigen="results/convergence_eigenvalues.csv",
@@ -142,8 +141,8 @@ rule claims_convergence:
 rule claims_ablation:
     """Bordes et al. 2023 → results/table_ablation.csv."""
     input:
-        metrics=[j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] == P.claims.dataset],
-        transfer=[j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] != P.claims.dataset],
+        metrics=readable([j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] == P.claims.dataset]),
+        transfer=readable([j["out"] for j in CLAIM_EVALS.get("ablation", []) if j["dataset"] != P.claims.dataset]),
     output:
         csv=report("results/table_ablation.csv", caption="../report/claims.rst", category="claims"),
         fragment="results/claims/ablation.md",

@@ -46,3 +46,10 @@ def kept_info(method, pct):
 
     run = P.run_config(method)
     return {"loss": run.loss, "epochs": kept_epoch(pct, run.pretrain.epochs), "tags": {"pct": pct}}
+
+
+def readable(paths):
+    """An input function: `paths`, those already built checked readable first (`tables.check_readable`)."""
+    from jessl.report.tables import check_readable
+
+    return lambda wc: check_readable(paths)

@@ -15,7 +15,6 @@ rule pretrain:
         method="|".join(TRAINED),
     params:
         run=lambda wc: P.run_config(wc.method).to_params(),
-        keep=KEEP,
     conda:
         "../../envs/jessl.yaml"
     log:

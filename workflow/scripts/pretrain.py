@@ -8,5 +8,5 @@ sm = snakemake  # noqa: F821 (injected by Snakemake's `script:`)
 # rerun the job)
 res = PretrainConfig.model_validate(sm.config.get("pretrain") or {})
 main(sm.log[0], pretrain, outputs=sm.output, run=RunConfig.model_validate(sm.params.run), train_beton=sm.input[0],
-     out=sm.output.final, kept=list(sm.output.get("kept", [])), keep=list(sm.params.get("keep", [])),
+     out=sm.output.final, kept=list(sm.output.get("kept", [])),
      seed=int(sm.wildcards.seed), threads=sm.threads, compile=res.compile, channels_last=res.channels_last)
