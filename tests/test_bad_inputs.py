@@ -479,9 +479,9 @@ class TestProfiles:
         before = (layers / target).read_text()
         code, err = jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(layers / target)], capsys)
         assert code == 1 and (layers / target).read_text() == before
-        assert one_line(err) == (f"error: {layers / target} is a layer under {layers}/; writing the profile there "
-                                 f"would replace it (its defaults: and comments); write to params.yaml (the "
-                                 f"default) or a path outside {layers}/")
+        assert one_line(err) == (f"error: {layers / target} is in {layers}/, the layers' folder; writing the profile "
+                                 f"there would replace or add a layer (a layer's defaults: and comments would be "
+                                 f"lost); write to params.yaml (the default) or a path outside {layers}/")
 
     def test_profile_refuses_a_hand_edited_params_yaml_unless_forced(self, layers, capsys):
         out = layers.parent / "params.yaml"
@@ -525,9 +525,22 @@ class TestProfiles:
     def test_check_of_a_profile_layer_names_jessl_profile(self, capsys):
         code, err = jessl_cli(["check", str(ROOT / "config/cifar10.yaml")], capsys)
         assert code == 1
-        assert one_line(err) == (f"{ROOT / 'config/cifar10.yaml'} is a profile layer (it has `defaults:`), not a "
-                                 f"composed params file; run `jessl profile cifar10` (writes params.yaml), then "
-                                 f"`jessl check`")
+        assert one_line(err) == (f"{ROOT / 'config/cifar10.yaml'} is a profile layer, not a composed params file; "
+                                 f"run `jessl profile cifar10` (writes params.yaml), then `jessl check`")
+
+    @pytest.mark.parametrize("layer", ["base.yaml", "recipes/cifar.yaml"])
+    def test_check_of_a_shared_layer_names_the_profiles(self, layer, capsys):
+        code, err = jessl_cli(["check", str(ROOT / "config" / layer)], capsys)
+        assert code == 1
+        assert one_line(err) == (f"{ROOT / 'config' / layer} is a shared layer of config/, not a composed params "
+                                 f"file; compose a profile that uses it: `jessl profile NAME` (profiles: cifar10, "
+                                 f"cifar100, embedded, imagenet100, stl10), then `jessl check`")
+
+    @pytest.mark.parametrize("given", ["cifar10.yaml", "config/cifar10.yaml"])
+    def test_profile_accepts_the_layer_s_file_name(self, given, tmp_path, capsys):
+        code, out = jessl_cli(["profile", given, "-o", str(tmp_path / "p.yaml")], capsys)
+        assert code == 0, out
+        assert "profile cifar10" in (tmp_path / "p.yaml").read_text().splitlines()[0]
 
     def test_a_layer_drops_an_inherited_row(self, layers):
         (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {byol: drop, simclr: {lr: 0.1}}\n")
@@ -732,6 +745,14 @@ class TestAudit:
         assert code == 2
         assert one_line(out) == ("error: --pct: results/table1.csv has no pct column (only results/convergence.csv "
                                  "has one)")
+
+    def test_params_that_is_a_layer_names_jessl_profile(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        layer = ROOT / "config/embedded.yaml"
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--params", str(layer)], capsys)
+        assert code == 2
+        assert one_line(out) == (f"error: --params {layer} is a profile layer, not a composed params file; run "
+                                 f"`jessl profile embedded` (writes params.yaml), then `jessl check`")
 
     def test_help_lists_every_table_s_columns(self, capsys):
         from jessl.cli import main

@@ -12,7 +12,7 @@ from pathlib import Path
 def _audit(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from .config import ConfigError, expected_params, load
+    from .config import ConfigError, expected_params, load, read_yaml
     from .provenance import (
         audit,
         audit_summary,
@@ -33,6 +33,14 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"error: --params {args.params}: no such file; give the path of the params file "
               f"(default: params.yaml at the project root)", file=sys.stderr)
         return 2
+    if args.params is not None:
+        try:
+            layer = _layer_of(Path(args.params), read_yaml(args.params))
+        except ConfigError:
+            layer = None  # reported when the file is loaded below
+        if layer is not None:
+            print(f"error: --params {args.params} {layer}", file=sys.stderr)
+            return 2
     configs: dict[Path, object] = {}
     reports, answers = [], []
     for given in args.paths:
@@ -113,10 +121,9 @@ def _check(args: argparse.Namespace) -> int:
 
     try:
         data = read_yaml(args.params)
-        if isinstance(data, dict) and "defaults" in data:
-            name = Path(args.params).stem
-            print(f"{args.params} is a profile layer (it has `defaults:`), not a composed params file; run "
-                  f"`jessl profile {name}` (writes params.yaml), then `jessl check`", file=sys.stderr)
+        layer = _layer_of(Path(args.params), data)
+        if layer is not None:
+            print(f"{args.params} {layer}", file=sys.stderr)
             return 1
         p = load(args.params)
         sizes.check(p, Path(args.params).parent, str(args.params))
@@ -125,6 +132,24 @@ def _check(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.params}: ok — datasets {list(p.datasets)}, runs {p.runs}, seeds {p.seeds}")
     return 0
+
+
+def _layer_of(path: Path, data: object) -> str | None:
+    """What to say of a layer of config/ given where a composed params file belongs (None: not a layer)."""
+    from . import profiles
+
+    top = next((d for d in path.resolve().parents if d.name == profiles.CONFIG_DIR), None)
+    if top is None:
+        if isinstance(data, dict) and "defaults" in data:
+            return (f"is a profile layer (it has `defaults:`), not a composed params file; run "
+                    f"`jessl profile {path.stem}` (writes params.yaml), then `jessl check`")
+        return None
+    name = path.resolve().relative_to(top).with_suffix("").as_posix()
+    if name in profiles.available(top):
+        return (f"is a profile layer, not a composed params file; run `jessl profile {name}` (writes params.yaml), "
+                f"then `jessl check`")
+    return (f"is a shared layer of {top.name}/, not a composed params file; compose a profile that uses it: "
+            f"`jessl profile NAME` (profiles: {', '.join(profiles.available(top))}), then `jessl check`")
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -139,6 +164,8 @@ def _profile(args: argparse.Namespace) -> int:
         print(f"error: name a profile, e.g. `jessl profile cifar10`; available: "
               f"{', '.join(profiles.available(args.config_dir))}", file=sys.stderr)
         return 2
+    # `config/cifar10.yaml` or `cifar10.yaml` name the profile cifar10 too
+    args.name = args.name.removeprefix(f"{Path(args.config_dir).as_posix().rstrip('/')}/").removesuffix(".yaml")
     try:
         text = profiles.render(args.name, args.config_dir)
         p = validate(profiles.resolve(args.name, args.config_dir), f"{args.config_dir}/{args.name}.yaml (resolved)")

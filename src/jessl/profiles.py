@@ -201,9 +201,9 @@ def check_overwrite(path: Path, config_dir: str | Path = CONFIG_DIR, force: bool
     except ValueError:
         layer = None
     if layer is not None and path.suffix in (".yaml", ".yml"):
-        raise ProfileError(f"{path} is a layer under {config_dir}/; writing the profile there would replace it "
-                           f"(its defaults: and comments); write to params.yaml (the default) or a path outside "
-                           f"{config_dir}/")
+        raise ProfileError(f"{path} is in {config_dir}/, the layers' folder; writing the profile there would replace "
+                           f"or add a layer (a layer's defaults: and comments would be lost); write to params.yaml "
+                           f"(the default) or a path outside {config_dir}/")
     if force or not path.is_file():
         return
     text = path.read_text()
