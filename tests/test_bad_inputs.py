@@ -569,6 +569,10 @@ class TestProfiles:
             "params.yaml was written by `jessl profile embedded`, but its layers have changed since "
             "(methods.simclr.hparams.temperature differ): run `jessl profile embedded` to write them to params.yaml "
             "(Snakemake and DVC read only params.yaml), or undo the layer edit")
+        (layers / "embedded.yaml").rename(layers / "mine.yaml")
+        with pytest.raises(profiles.ProfileError, match=r"no longer composes \(.*no such profile.*\); write another "
+                                                         r"profile .*delete its `# jessl-profile:` line"):
+            profiles.check_current(text, params, layers)
         edited = text.replace("temperature: 0.5", "temperature: 0.7", 1)  # edited by hand: the user's own file
         profiles.check_current(edited, yaml.safe_load(edited), layers)
         profiles.check_current(yaml.safe_dump(params), params, layers)  # written otherwise: the user's own

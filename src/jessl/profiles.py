@@ -180,7 +180,9 @@ def check_current(text: str, params: dict[str, Any], config_dir: str | Path = CO
     try:
         now = resolve(name, config_dir)
     except ProfileError as err:
-        raise ProfileError(f"{source} was written by `jessl profile {name}`, which no longer composes: {err}") from None
+        raise ProfileError(f"{source} was written by `jessl profile {name}`, which no longer composes ({err}); write "
+                           f"another profile (`jessl profile NAME`), or delete its `# jessl-profile:` line to keep it "
+                           f"as your own") from None
     diff = differences(params, now)
     if diff:
         raise ProfileError(
