@@ -312,7 +312,9 @@ def _problem(prefix: str, e: Any) -> str:
         close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
         msg = f"unknown key; {hint}"
-    elif e["type"] in ("float_type", "int_type", "bool_type") and isinstance(e.get("input"), str):
-        want = {"float_type": "a number", "int_type": "an integer", "bool_type": "true or false"}[e["type"]]
-        msg = f"expected {want}, got {e['input']!r}{string_hint(e['input'])}"
+    elif e["type"] in ("float_type", "int_type", "int_from_float", "bool_type"):
+        want = {"float_type": "a number", "bool_type": "true or false"}.get(e["type"], "an integer")
+        given = e.get("input")
+        shown = ("true" if given else "false") if isinstance(given, bool) else repr(given)
+        msg = f"expected {want}, got {shown}{string_hint(given)}"
     return f"{loc}: {msg}"

@@ -29,7 +29,7 @@ class Size:
     train: int  # images of the split that pretraining reads
     labelled: int  # labelled training images (what the probes fit on)
     classes: int | None
-    exact: bool  # counted in the converted file (else estimated from the source)
+    exact: bool  # counted in the converted file, or an official split (else estimated from the source)
 
     def say(self, n: int) -> str:
         return f"{n:,}" if self.exact else f"about {n:,}"
@@ -54,7 +54,7 @@ def train_size(name: str, cfg: DatasetConfig, root: str | Path = ".") -> Size | 
     known = PER_CLASS.get(cfg.source)
     classes = len(cfg.classes) if cfg.classes else (known[1] if known else None)
     labelled = _recorded(root, name, "train", cfg)
-    exact = labelled is not None
+    exact = labelled is not None or cfg.source in FIXED_SPLIT  # an official split's size is known
     if labelled is None:
         if known is None:
             return None
@@ -63,7 +63,7 @@ def train_size(name: str, cfg: DatasetConfig, root: str | Path = ".") -> Size | 
     train = labelled
     if cfg.unlabeled:
         pre = _recorded(root, name, "pretrain", cfg)
-        train, exact = (pre, exact) if pre is not None else (labelled + STL10_UNLABELED, False)
+        train = pre if pre is not None else labelled + STL10_UNLABELED
     return Size(train, labelled, classes, exact)
 
 
