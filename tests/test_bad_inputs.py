@@ -650,7 +650,9 @@ class TestConfigStrict:
          "  - pretrain.epochs: expected an integer, got '10' (a string: remove the quotes)"),
         ({"datasets": {"digits": {"classes": ["5", 6]}}},
          "  - datasets.digits.classes.0: expected an integer, got '5' (a string: remove the quotes)"),
-    ], ids=["optim.lr", "methods.lr", "methods.optim.lr", "online_probe", "epochs", "classes"])
+        ({"optim": {"lr": True}}, "  - optim.lr: expected a number, got true"),
+        ({"pretrain": {"epochs": 12.0}}, "  - pretrain.epochs: expected an integer, got 12.0"),
+    ], ids=["optim.lr", "methods.lr", "methods.optim.lr", "online_probe", "epochs", "classes", "bool", "float"])
     def test_a_string_is_never_a_number_or_a_bool(self, over, line):
         assert config_problem(with_(**over)) == line
 
