@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, copy_project, run
-from jessl import claims as C
 from jessl import provenance, stages
+from jessl.claims import sweep as C
 from jessl.config import ConfigError, validate
 from jessl.report import claims as rc
 
@@ -240,7 +240,7 @@ def test_eigen_rows_start_every_run_at_the_untrained_spectrum():
 
 def test_a_smaller_batch_scales_the_peak_lr_under_linear_scaling():
     """A sweep point with another batch size keeps the recipe's per-256 lr (solo-learn's rule), not its run's lr."""
-    from jessl import claims as C
+    from jessl.claims import sweep as C
 
     p = validate({**BASE, "claims": None, "optim": {**BASE["optim"], "lr_scaling": "linear", "lr": 0.4}})
     run = C.derive(p, "simclr", name="ablation/simclr-batch16", epochs=1, batch_size=16)

@@ -93,7 +93,7 @@ def test_method_blocks_merge_over_the_global_ones():
 
 
 def test_deep_merge_merges_mappings_and_replaces_the_rest():
-    from jessl.config import _deep_merge
+    from jessl.merge import deep_merge as _deep_merge
 
     base = {"a": {"x": 1, "y": [1, 2]}, "b": 2, "per_view": [{"p": 1}]}
     assert _deep_merge(base, {"a": {"y": [3]}, "per_view": [{"q": 2}], "c": 3}) == {

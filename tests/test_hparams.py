@@ -61,7 +61,7 @@ def _split(annotation):
 def _tunable():
     """(method, hyper-parameter, annotation) for every tunable hyper-parameter in the registry."""
     for name, method in METHODS.items():
-        signature = inspect.signature(method.loss, eval_str=True).parameters
+        signature = inspect.signature(method.fn, eval_str=True).parameters
         for key in method.hparams:
             yield name, key, signature[key].annotation
 
@@ -320,3 +320,22 @@ def test_field_interval_nullable_literal_and_bool_annotations():
         "mode": "must be one of 'a', 'b', or null, got 'c'",
         "flag": "expected true or false, got 'yes' (a string: write true or false, without quotes)",
     }
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_the_signature_read_from_the_source_is_the_imported_loss_s(name):
+    # the registry reads hyper-parameters without importing torch; the imported function must agree
+    method = METHODS[name]
+    imported = Method(name, method.fn, method.inputs, method.bound)
+    assert isinstance(method.loss, str) and method.hparams == imported.hparams
+    assert {k: (p.default, p.annotation) for k, p in method._tunable().items()} == {
+        k: (p.default, p.annotation) for k, p in imported._tunable().items()}
+    assert method.hparam_types == imported.hparam_types
+
+
+def test_a_registry_entry_that_cannot_be_read_statically_is_named():
+    from jessl.methods.registry import static_signature
+
+    with pytest.raises(ValueError, match=r"jessl/methods/contrastive.py has no function 'nope'"):
+        static_signature("contrastive.nope")
+    assert "phi" in static_signature("contrastive.simclr").parameters

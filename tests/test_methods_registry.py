@@ -32,7 +32,7 @@ def test_every_method_is_registered_with_its_hparams():
     for name, method in METHODS.items():
         assert get(name) is method and method.name == name
         assert method.hparams == EXPECTED_HPARAMS[name]
-        signature = inspect.signature(method.loss).parameters
+        signature = inspect.signature(method.fn).parameters  # the imported loss
         for key, default in method.hparams.items():  # hparams are the loss's keyword defaults
             assert signature[key].default == default
         assert set(method.bound) <= set(signature)

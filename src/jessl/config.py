@@ -2,27 +2,26 @@
 
 Unknown keys, unknown methods, unknown hyper-parameters and out-of-range values are errors that
 name the key and the allowed values. Snakemake and DVC read the same file.
+
+`Params` aggregates the blocks of `schema` and the claims' section (`claims.schema`); a row's run is
+`Params.run_config` (`runs.resolve`, cached). The names of `schema`, `runs`, `recorded`, `yamlio` and
+`errors` are re-exported, so `from jessl.config import X` reaches all of them. Imports no torch.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .claims.schema import AblationClaim, ClaimsConfig, ConvergenceClaim, DualityClaim
 from .errors import ConfigError
 from .methods import registry
-from .runs import (
-    OVERRIDDEN_BLOCKS,
-    RESOURCES,
-    PretrainRun,
-    RunConfig,
-    _deep_merge,
-    _Problems,
-    kept_clash,
-    scaled_lr,
-)
+from .recorded import expected_params
+from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, kept_clash, resolve, scaled_lr
 from .schema import (
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
@@ -52,6 +51,8 @@ BASELINES = ("random_init", "raw_pixels")
 
 
 class Params(Strict):
+    """The whole of params.yaml."""
+
     datasets: dict[str, DatasetConfig] = Field(min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     methods: dict[str, MethodConfig] = Field(min_length=1)
@@ -64,6 +65,7 @@ class Params(Strict):
     transfer: dict[str, list[str]] = Field(
         default_factory=dict, description="pretraining dataset → datasets its frozen backbones are probed on")
     claims: ClaimsConfig | None = Field(None, description="the papers' claims as sweeps (`snakemake claims`)")
+    _runs: dict[str, RunConfig] = PrivateAttr(default_factory=dict)  # `run_config`'s resolved runs
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -118,7 +120,7 @@ class Params(Strict):
         seen: dict[str, RunConfig] = {}
         for name, m in self.methods.items():
             try:
-                run = self._resolve(name)
+                run = resolve(self, name)
             except registry.UnknownMethodError:
                 continue  # reported by _check_methods
             except _Problems as err:
@@ -156,7 +158,7 @@ class Params(Strict):
             seen[name] = run
         if "random_init" in self.baselines:
             try:
-                self._resolve("random_init")
+                resolve(self, "random_init")
             except _Problems as err:
                 problems += err.lines
         if problems:
@@ -221,51 +223,28 @@ class Params(Strict):
         """The backbone architecture of a row's checkpoints (a row may override `model.backbone`)."""
         return self.run_config(name).model.backbone if name in self.methods else self.model.backbone
 
-    def run_config(self, name: str) -> RunConfig:
-        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): the row's
-        shorthands and partial `optim:`/`model:`/`augment:` blocks merged over the global ones."""
+    def run_config(self, name: str, *, changes: Mapping[str, Any] | None = None,
+                   rename: str | None = None) -> RunConfig:
+        """Everything one pretraining job depends on (Snakemake `params:` gets `.to_params()`): row `name`
+        resolved by `runs.resolve` (its `changes`, keys of a `methods:` row, over its own; named `rename`),
+        once per (row, changes, name) for this `Params`."""
         if name == "raw_pixels":
             raise ConfigError("raw_pixels has no pretraining; it is evaluated on the pixels directly")
         if name != "random_init" and name not in self.methods:
             raise ConfigError(f"no row {name!r}; rows: {', '.join(self.runs)}")
-        try:
-            return self._resolve(name)
-        except _Problems as err:  # only for a Params built without validation
-            raise ConfigError("\n".join(err.lines)) from None
+        key = json.dumps([name, rename, changes], sort_keys=True, default=repr)
+        if key not in self._runs:
+            try:
+                self._runs[key] = resolve(self, name, changes, rename)
+            except _Problems as err:  # only for a Params built without validation, or bad `changes`
+                raise ConfigError("\n".join(err.lines)) from None
+        return self._runs[key]
 
-    def _resolve(self, name: str) -> RunConfig:
-        pre = self.pretrain.model_dump(exclude=RESOURCES)  # not part of the run's result
-        blocks = {key: getattr(self, key) for key in OVERRIDDEN_BLOCKS}
-        if name == "random_init":
-            where, loss, hparams, target_ema = name, None, {}, None
-            pre["epochs"] = 0
-        else:
-            where, m = f"methods.{name}", self.methods[name]
-            method = registry.get(m.loss or name)
-            loss, hparams = method.name, {**method.hparams, **m.hparams}
-            target_ema = m.target_ema if method.needs_target else None
-            pre["epochs"] = pre["epochs"] if m.epochs is None else m.epochs
-            pre["num_views"] = m.num_views or pre["num_views"]
-            pre["batch_size"] = m.batch_size or pre["batch_size"]
-            overrides = {"optim": m.optim if m.lr is None else {**m.optim, "lr": m.lr},
-                         "model": m.model, "augment": m.augment}
-            problems = []
-            for key, over in overrides.items():
-                if not over:
-                    continue
-                base = blocks[key]  # merged over what the user wrote, so defaults and validators apply as usual
-                try:
-                    blocks[key] = type(base).model_validate(_deep_merge(base.model_dump(exclude_unset=True), over))
-                except ValidationError as err:
-                    problems += [_problem(f"{where}.{key}", e) for e in err.errors()]
-            if problems:
-                raise _Problems(problems)
-        pretrain = PretrainRun(**pre)
-        try:
-            return RunConfig(name=name, loss=loss, hparams=hparams, target_ema=target_ema, **blocks,
-                             lr=scaled_lr(blocks["optim"], pretrain.batch_size), pretrain=pretrain)
-        except ValidationError as err:
-            raise _Problems([_problem(where, e) for e in err.errors()]) from None
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Params:
+        """A copy with its own (empty) cache of resolved runs: `update` may change them."""
+        copy = super().model_copy(update=update, deep=deep)
+        copy.__pydantic_private__ = {"_runs": {}}
+        return copy
 
 
 def _shared_classes(a: list[int] | None, b: list[int] | None) -> list[int] | str | None:
@@ -273,21 +252,6 @@ def _shared_classes(a: list[int] | None, b: list[int] | None) -> list[int] | str
     if a is None or b is None:
         return "all" if (a or b) is None else sorted(a or b)
     return sorted(set(a) & set(b)) or None
-
-
-def expected_params(p: Params, record: dict[str, Any]) -> dict[str, Any] | None:
-    """The params the config `p` would record for the output of `record` (None if it has no say)."""
-    params, stage = record.get("params") or {}, record.get("stage")
-    if stage == "pretrain" and params.get("name") in p.runs:
-        return p.run_config(params["name"]).to_params()
-    if stage == "evaluate":
-        return p.evaluate.model_dump()
-    if stage == "convert" and params.get("dataset") in p.datasets:
-        cfg = p.datasets[params["dataset"]].data_params()
-        return {"dataset": params["dataset"], **cfg, "split": params.get("split")}
-    if stage == "manifest" and params.get("dataset") in p.datasets:
-        return {"dataset": params["dataset"], **p.datasets[params["dataset"]].manifest_params()}
-    return None
 
 
 def _format(err: ValidationError, source: str) -> str:
@@ -316,106 +280,3 @@ def load(path: str | Path = "params.yaml") -> Params:
     """Read and validate a params file (duplicate keys and YAML errors included)."""
     data = read_yaml(path)
     return validate({} if data is None else data, str(path))
-
-
-# --- claims: the papers' claims as pipeline targets (workflow/rules/claims.smk, jessl.claims) ---------------
-
-class DualityClaim(Strict):
-    """Garrido et al. 2023: contrastive ≈ non-contrastive after tuning; each row swept under one budget."""
-
-    epochs: int = Field(3, ge=1, description="epochs of every sweep point (one budget)")
-    sweeps: dict[str, dict[str, list[Any]]] = Field(
-        min_length=1, description="table1 row → hyper-parameter → values (a grid: one point per combination)")
-    contrastive: list[str] = Field(
-        min_length=1, description="sample-contrastive rows (Prop. 3.2); the rest are dimension-contrastive")
-    dims: list[int] = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
-    dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
-    tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")
-
-    @field_validator("sweeps")
-    @classmethod
-    def _values(cls, v: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
-        for row, grid in v.items():
-            for key, values in grid.items():
-                if not values or len(set(map(repr, values))) != len(values):
-                    raise ValueError(f"sweeps.{row}.{key}: need distinct values, got {values}")
-        return v
-
-    @field_validator("dims")
-    @classmethod
-    def _dims(cls, v: list[int]) -> list[int]:
-        if any(d < 1 for d in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct dimensions >= 1, got {v}")
-        return v
-
-
-class ConvergenceClaim(Strict):
-    """Skean et al. 2024: FroSSL (2, 4, 8 views) reaches a fraction of its final accuracy in fewer epochs."""
-
-    epochs: int = Field(4, ge=1)
-    keep_epochs: list[int] = Field(
-        default_factory=lambda: [25, 50, 75], description="% of the epochs at which checkpoints are probed")
-    frossl_row: str = "frossl"
-    frossl_views: list[int] = Field(default_factory=lambda: [2, 4, 8], min_length=1)
-    rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
-    fractions: list[int] = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
-
-    @field_validator("keep_epochs", "fractions")
-    @classmethod
-    def _percent(cls, v: list[int]) -> list[int]:
-        if any(not 0 < q < 100 for q in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct percentages in (0, 100), got {v}")
-        return sorted(v)
-
-    @field_validator("frossl_views")
-    @classmethod
-    def _views(cls, v: list[int]) -> list[int]:
-        if any(n < 2 for n in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct view counts >= 2, got {v}")
-        return v
-
-    @model_validator(mode="after")
-    def _kept_distinct(self) -> ConvergenceClaim:
-        clash = kept_clash(self.keep_epochs, self.epochs)
-        if clash:
-            raise ValueError(f"keep_epochs: {clash}")
-        return self
-
-
-class AblationClaim(Strict):
-    """Bordes et al. 2023: SimCLR with one negative, noise-only views, small batches, and all three together."""
-
-    epochs: int = Field(3, ge=1)
-    row: str = "simclr"
-    num_negatives: int = Field(1, ge=1)
-    noise_only: dict[str, Any] = Field(
-        description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
-    batch_sizes: list[int] = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
-    transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
-
-    @field_validator("batch_sizes")
-    @classmethod
-    def _batches(cls, v: list[int]) -> list[int]:
-        if any(b < 2 for b in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct batch sizes >= 2, got {v}")
-        return v
-
-
-class ClaimsConfig(Strict):
-    """`claims:`: the sweeps of `snakemake claims`, each point a table1 row's run with a few keys changed."""
-
-    dataset: str = Field("digits", description="pretrained on and probed on (role main)")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    warmup_epochs: int | None = Field(1, ge=0, description="optim.warmup_epochs of every claim run (short budgets)")
-    duality: DualityClaim | None = None
-    convergence: ConvergenceClaim | None = None
-    ablation: AblationClaim | None = None
-
-    def check(self, p: Params) -> None:
-        """What the claims name must exist in `p`; every sweep value must be a valid hyper-parameter."""
-        from .claims import check_claims  # the sweep expansion owns the details
-
-        check_claims(self, p)
-
-
-Params.model_rebuild()

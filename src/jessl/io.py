@@ -1,15 +1,25 @@
-"""Atomic writes: a killed job leaves either nothing or a complete file."""
+"""Files: atomic writes (a killed job leaves either nothing or a complete file) and content hashes."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def sha256(path: str | Path) -> str:
+    """The file's SHA-256, hex (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 class DiskFullError(OSError):

@@ -24,11 +24,12 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError, read_yaml
+from .errors import ConfigError
+from .merge import MergeError, deep_merge
+from .yamlio import read_yaml
 
 CONFIG_DIR = "config"
 NOT_PROFILES = ("base",)  # layers at the top of config/ that are not profiles of their own
-DROP = "drop"  # `KEY: drop` in a layer removes the mapping an earlier layer set at KEY
 STAMP = re.compile(r"^# jessl-profile: (?P<name>\S+) sha256:(?P<digest>[0-9a-f]{16})$", re.M)
 
 
@@ -41,26 +42,12 @@ def available(config_dir: str | Path = CONFIG_DIR) -> list[str]:
     return sorted(p.stem for p in Path(config_dir).glob("*.yaml") if p.stem not in NOT_PROFILES)
 
 
-def merge(base: Any, over: Any, *, where: str = "") -> Any:
-    """`over` on top of `base`: mappings deep-merged, anything else replaced (lists whole)."""
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            if value == DROP:
-                if not isinstance(base.get(key), dict):
-                    raise ProfileError(f"{where}{key}: drop removes a mapping an earlier layer set, but none set "
-                                       f"{where}{key}; remove the line")
-                del out[key]
-                continue
-            out[key] = merge(base[key], value, where=f"{where}{key}.") if key in base else value
-        return out
-    if over is None and isinstance(base, dict) and base:
-        raise ProfileError(
-            f"{where.rstrip('.')}: null would discard the mapping an earlier layer set there; "
-            f"remove the key to keep it, give the keys to change, or write `{where.rstrip('.').split('.')[-1]}: "
-            f"{DROP}` to remove it"
-        )
-    return over
+def merge(base: Any, over: Any) -> Any:
+    """`over` on top of `base` (`jessl.merge.deep_merge`), a lost mapping as a `ProfileError`."""
+    try:
+        return deep_merge(base, over)
+    except MergeError as err:
+        raise ProfileError(str(err)) from None
 
 
 def layers(name: str, config_dir: str | Path = CONFIG_DIR) -> list[str]:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import hashlib
 import json
 import platform
 import subprocess
@@ -36,7 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .io import write_json
+from .io import sha256, write_json
 
 PACKAGES = ("torch", "ffcv", "numpy", "numba", "scikit-learn", "snakemake", "dvc", "pydantic")
 ROOT_MARKERS = ("dvc.yaml", "params.yaml")
@@ -48,14 +47,6 @@ PKG_PREFIX = "pkg:"
 
 class RecordError(ValueError):
     """A run record that cannot be read; the message names the file and the fix."""
-
-
-def sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def record_path(output: str | Path) -> Path:

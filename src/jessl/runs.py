@@ -4,23 +4,19 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from .merge import deep_merge
 from .methods import registry
-from .schema import AugmentConfig, ModelConfig, OptimConfig, Strict
+from .schema import AugmentConfig, MethodConfig, ModelConfig, OptimConfig, Strict, _problem
+
+if TYPE_CHECKING:
+    from .config import Params
 
 OVERRIDDEN_BLOCKS = ("optim", "model", "augment")
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `over`'s keys; mappings merge key by key, everything else (lists too) is replaced."""
-    out = dict(base)
-    for key, value in over.items():
-        both = isinstance(value, dict) and isinstance(out.get(key), dict)
-        out[key] = _deep_merge(out[key], value) if both else value
-    return out
 
 
 class _Problems(Exception):
@@ -108,3 +104,47 @@ class RunConfig(Strict):
     def method(self) -> registry.Method | None:
         """The registered loss (None for the untrained `random_init`)."""
         return registry.get(self.loss) if self.loss else None
+
+
+def resolve(p: Params, row: str, changes: Mapping[str, Any] | None = None, name: str | None = None) -> RunConfig:
+    """The one derivation of a run from a row of `p` (use `Params.run_config`, which caches it): the row's
+    shorthands and partial `optim:`/`model:`/`augment:` blocks merged over the global ones, `changes` (keys of
+    a `methods:` row, e.g. a claim's epochs or hparams) merged over the row's own first, the peak rate scaled
+    for the run's batch size (`scaled_lr`). Raises `_Problems`, one line per problem."""
+    pre = p.pretrain.model_dump(exclude=RESOURCES)  # not part of the run's result
+    blocks = {key: getattr(p, key) for key in OVERRIDDEN_BLOCKS}
+    if row == "random_init":
+        where, loss, hparams, target_ema = row, None, {}, None
+        pre["epochs"] = 0
+    else:
+        where, m = f"methods.{row}", p.methods[row]
+        if changes:
+            try:
+                m = MethodConfig.model_validate(deep_merge(m.model_dump(exclude_unset=True), dict(changes)))
+            except ValidationError as err:
+                raise _Problems([_problem(where, e) for e in err.errors()]) from None
+        method = registry.get(m.loss or row)
+        loss, hparams = method.name, {**method.hparams, **m.hparams}
+        target_ema = m.target_ema if method.needs_target else None
+        pre["epochs"] = pre["epochs"] if m.epochs is None else m.epochs
+        pre["num_views"] = m.num_views or pre["num_views"]
+        pre["batch_size"] = m.batch_size or pre["batch_size"]
+        overrides = {"optim": m.optim if m.lr is None else {**m.optim, "lr": m.lr},
+                     "model": m.model, "augment": m.augment}
+        problems = []
+        for key, over in overrides.items():
+            if not over:
+                continue
+            base = blocks[key]  # merged over what the user wrote, so defaults and validators apply as usual
+            try:
+                blocks[key] = type(base).model_validate(deep_merge(base.model_dump(exclude_unset=True), over))
+            except ValidationError as err:
+                problems += [_problem(f"{where}.{key}", e) for e in err.errors()]
+        if problems:
+            raise _Problems(problems)
+    pretrain = PretrainRun(**pre)
+    try:
+        return RunConfig(name=name or row, loss=loss, hparams=hparams, target_ema=target_ema, **blocks,
+                         lr=scaled_lr(blocks["optim"], pretrain.batch_size), pretrain=pretrain)
+    except ValidationError as err:
+        raise _Problems([_problem(where, e) for e in err.errors()]) from None

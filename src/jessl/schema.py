@@ -9,9 +9,9 @@ from __future__ import annotations
 import difflib
 import re
 import typing
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .yamlio import string_hint
 
@@ -31,6 +31,26 @@ def _check_names(names: Any) -> None:
                 f"name {name!r} may only use letters, digits and _ (it names folders and Snakemake wildcards); "
                 f"rename it, e.g. {fixed!r}"
             )
+
+
+def Distinct(item: type, what: str, *, ge: float | None = None, gt: float | None = None, lt: float | None = None,
+             sort: bool = False, note: str = "") -> Any:  # noqa: N802 (a type)
+    """A list of distinct `what` (items of type `item`) with every value >= `ge`, or in (`gt`, `lt`); sorted
+    if `sort`. `note` ends the error (e.g. why 100 % is left out)."""
+    rule = f"in ({gt:g}, {lt:g})" if gt is not None else f">= {ge:g}"
+
+    def check(v: list[Any]) -> list[Any]:
+        inside = all((ge is None or x >= ge) and (gt is None or x > gt) and (lt is None or x < lt) for x in v)
+        if not inside or len(set(v)) != len(v):
+            raise ValueError(f"need distinct {what} {rule}, got {v}{note}")
+        return sorted(v) if sort else v
+
+    return Annotated[list[item], AfterValidator(check)]
+
+
+Labels = Distinct(int, "labels", ge=0)
+KeptPercents = Distinct(int, "percentages", gt=0, lt=100, sort=True, note=" (100 % is the final checkpoint)")
+LabelPercents = Distinct(float, "percentages", gt=0, lt=100, note=" (100 % is the linear probe)")
 
 
 class Strict(BaseModel):
@@ -60,7 +80,7 @@ class DatasetConfig(Strict):
     image_size: int = Field(16, ge=8, le=512)
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="digits/mnist5k/folder: held-out share")
     split_seed: int = 0
-    classes: list[int] | None = Field(None, min_length=1, description="keep only these labels (after the split)")
+    classes: Labels | None = Field(None, min_length=1, description="keep only these labels (after the split)")
     role: Literal["main", "source", "target"] = Field(
         "main", description="main: pretrained, in table1; source: pretrained for transfer only; target: probed only")
     unlabeled: bool = Field(False, description="stl10: pretrain on train + the 100k unlabeled images (probes: "
@@ -72,9 +92,7 @@ class DatasetConfig(Strict):
 
     @field_validator("classes")
     @classmethod
-    def _distinct_labels(cls, v: list[int] | None) -> list[int] | None:
-        if v is not None and (len(set(v)) != len(v) or min(v) < 0):
-            raise ValueError(f"need distinct labels >= 0, got {v}")
+    def _two_classes(cls, v: list[int] | None) -> list[int] | None:
         if v is not None and len(v) < 2:
             raise ValueError(f"one class ({v}) leaves the probes nothing to tell apart; list at least 2 classes, or "
                              f"remove `classes` to keep them all")
@@ -235,15 +253,9 @@ class PretrainConfig(Strict):
     batch_size: int = Field(128, ge=2)
     num_views: int = Field(2, ge=2)
     checkpoint_every: int = Field(1, ge=1, description="epochs between resumable checkpoints")
-    keep_epochs: list[int] = Field(
+    keep_epochs: KeptPercents = Field(
         default_factory=list, description="also keep checkpoints at these % of each run's epochs (convergence)")
 
-    @field_validator("keep_epochs")
-    @classmethod
-    def _keep_percent(cls, v: list[int]) -> list[int]:
-        if any(not 0 < q < 100 for q in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct percentages in (0, 100), got {v} (100 % is the final checkpoint)")
-        return sorted(v)
     threads: int = Field(2, ge=1, description="Snakemake `threads:` of a pretraining job")
     gpus: int = Field(0, ge=0, description="Snakemake `resources: gpu=` of a pretraining job")
     compile: bool = Field(False, description="torch.compile the trained network (CUDA only; a resource)")
@@ -282,16 +294,9 @@ class EvaluateConfig(Strict):
     linear_c: float = Field(1.0, gt=0.0, description="inverse L2 strength of the logistic probe")
     few_shot_per_class: int = Field(10, ge=1)
     few_shot_repeats: int = Field(5, ge=1)
-    label_fractions: list[float] = Field(
+    label_fractions: LabelPercents = Field(
         default_factory=list, description="% of training labels for extra linear probes (semi-supervised view)")
     batch_size: int = Field(512, ge=1)
-
-    @field_validator("label_fractions")
-    @classmethod
-    def _percent(cls, v: list[float]) -> list[float]:
-        if any(not 0 < f < 100 for f in v) or len(set(v)) != len(v):
-            raise ValueError(f"need distinct percentages in (0, 100), got {v} (100 % is the linear probe)")
-        return v
 
 
 def _known_keys() -> list[str]:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import provenance
+from .claims.catalogue import claim
 from .io import write_json, write_text
+from .recorded import stage_params
 
 if TYPE_CHECKING:  # annotations only: the report jobs (tables, figures) then import no torch (≈ 3 s each)
     from .config import DatasetConfig, EvaluateConfig, RunConfig
@@ -49,7 +51,7 @@ def convert(*, dataset: str, cfg: DatasetConfig, train_out: str | Path, test_out
     for split, out in (("train", train_out), ("test", test_out)):
         beton.write_beton(splits[split], out, **jpeg)
         provenance.write_record(out, stage="convert", inputs=inputs, raw_inputs=sources.raw_files(cfg, split),
-                                params={"dataset": dataset, **cfg.data_params(), "split": split},
+                                params=stage_params("convert", dataset=dataset, data=cfg, split=split),
                                 seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                                 metrics={"samples": len(splits[split])})
         log.info("%s: wrote %s (%d samples)", dataset, out, len(splits[split]))
@@ -69,7 +71,7 @@ def convert_pretrain(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> No
     data = sources.load_pretrain(cfg)
     beton.write_beton(data, out)
     provenance.write_record(out, stage="convert", inputs=[], raw_inputs=sources.raw_files(cfg, "pretrain"),
-                            params={"dataset": dataset, **cfg.data_params(), "split": "pretrain"},
+                            params=stage_params("convert", dataset=dataset, data=cfg, split="pretrain"),
                             seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
                             metrics={"samples": len(data), "unlabeled": int((data.labels < 0).sum())})
     log.info("%s: wrote %s (%d samples)", dataset, out, len(data))
@@ -82,9 +84,9 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
     t0 = time.perf_counter()
     m = folder_manifest.build(cfg)
     write_json(out, m)
-    provenance.write_record(out, stage="manifest", inputs=[], params={"dataset": dataset, **cfg.manifest_params()},
-                            seed=cfg.split_seed, wall_time_s=time.perf_counter() - t0,
-                            metrics={"files": len(m["files"])})
+    provenance.write_record(out, stage="manifest", inputs=[],
+                            params=stage_params("manifest", dataset=dataset, data=cfg), seed=cfg.split_seed,
+                            wall_time_s=time.perf_counter() - t0, metrics={"files": len(m["files"])})
     log.info("%s: wrote %s (%d files)", dataset, out, len(m["files"]))
 
 
@@ -104,7 +106,8 @@ def pretrain(*, run: RunConfig, train_beton: str | Path, out: str | Path, seed: 
     t0 = time.perf_counter()
     summary = train(train_beton, out, run, seed, threads, keep, compile=compile, channels_last=channels_last)
     for path in [out, *kept]:
-        provenance.write_record(path, stage="pretrain", inputs=[train_beton], params=run.to_params(), seed=seed,
+        provenance.write_record(path, stage="pretrain", inputs=[train_beton],
+                                params=stage_params("pretrain", run=run), seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=summary,
                                 env=provenance.environment(summary["device"], threads),
                                 volatile={k: summary[k] for k in PRETRAIN_VOLATILE})
@@ -136,7 +139,8 @@ def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, t
         outputs.append((spectrum_out, {**{k: v for k, v in entry.items() if k != "metrics"}, **spectrum}, None))
     for path, content, m in outputs:
         write_json(path, content)
-        provenance.write_record(path, stage="evaluate", inputs=inputs, params=cfg.model_dump(), seed=seed,
+        provenance.write_record(path, stage="evaluate", inputs=inputs, params=stage_params("evaluate", evaluate=cfg),
+                                seed=seed,
                                 wall_time_s=time.perf_counter() - t0, metrics=m,
                                 env=provenance.environment("cpu", threads))
     log.info("%s/%s/seed%d: %s", dataset, method, seed, metrics)
@@ -283,7 +287,7 @@ def spectral_claim(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any],
                                seed=seed, **real)
     write_text(table_csv, write_csv(rows, sc.COLUMNS))
     theory_figures.spectral(rows, figure)
-    _claim_md(fragment, "Claim 1: SSL optima are spectral embeddings (Balestriero & LeCun 2022)",
+    _claim_md(fragment, claim('spectral').heading,
               rc.spectral_finding(rows), rc.markdown_table(rows, sc.COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "linear": linear, "real": real}
     metrics = {f"{r['part']}/{r['criterion'].split(' (')[0]}/{r['graph']}/{k}": r[k] for r in rows
@@ -329,7 +333,7 @@ def hsic_infonce(*, dataset: str, cfg: DatasetConfig, augment: dict[str, Any], c
     write_text(table_csv, write_csv(rows, hi.COLUMNS))
     theory_figures.hsic_infonce(rows, figure)
     summary = rc.hsic_summary(rows)
-    _claim_md(fragment, "Claim 4: SSL-HSIC and InfoNCE move together (Li et al. 2021)", rc.hsic_finding(summary),
+    _claim_md(fragment, claim('hsic_infonce').heading, rc.hsic_finding(summary),
               rc.markdown_table(summary, rc.HSIC_SUMMARY_COLUMNS), [figure])
     params = {"dataset": dataset, **cfg.data_params(), "augment": augment, "batches": batches,
               "objective": objective}
@@ -410,11 +414,6 @@ def _claim_unset(key: str, title: str, csvs: dict[str | Path, list[str]], figure
 
 
 EIGEN_COLUMNS = ["method", "seed", "epoch", "index", "relative_eigenvalue"]
-CLAIM_TITLES = {"duality": "Claim 2: contrastive ≈ non-contrastive after tuning (Garrido et al. 2023)",
-                "convergence": "Claim 3: FroSSL converges faster (Skean et al. 2024)",
-                "ablation": "Claim 5: democratising JE-SSL (Bordes et al. 2023)"}
-
-
 def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, table_csv: str | Path,
                    dims_csv: str | Path, dims_figure: str | Path, fragment: str | Path,
                    configured: bool = True) -> None:
@@ -424,7 +423,7 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
 
     t0 = time.perf_counter()
     if not configured:
-        return _claim_unset("claims.duality", CLAIM_TITLES["duality"],
+        return _claim_unset("claims.duality", claim('duality').heading,
                             {table_csv: rc.DUALITY_COLUMNS, dims_csv: rc.DIM_COLUMNS}, [dims_figure], fragment, t0)
     entries = read_metrics(metrics_files)
     rows, dims = rc.duality_rows(entries, order), rc.dim_rows(entries)
@@ -433,7 +432,7 @@ def claims_duality(*, metrics_files: list[str | Path], order: list[str], toleran
     rc.dim_figure(dims, dims_figure)
     finding = rc.duality_finding(rows, dims, tolerance)
     table = rc.markdown_table(rows, rc.DUALITY_COLUMNS[:-1]) + "\n\n" + rc.markdown_table(dims, rc.DIM_COLUMNS[:5])
-    _claim_md(fragment, CLAIM_TITLES["duality"], finding, table,
+    _claim_md(fragment, claim('duality').heading, finding, table,
               [dims_figure])
     _record_all([table_csv, dims_csv, dims_figure, fragment], list(metrics_files),
                 {"order": order, "tolerance": tolerance}, t0)
@@ -450,7 +449,7 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
 
     t0 = time.perf_counter()
     if not configured:
-        return _claim_unset("claims.convergence", CLAIM_TITLES["convergence"],
+        return _claim_unset("claims.convergence", claim('convergence').heading,
                             {table_csv: rc.CONVERGENCE_COLUMNS, eigen_csv: EIGEN_COLUMNS}, [figure, eigen_figure],
                             fragment, t0)
     entries = read_metrics(metrics_files)
@@ -474,7 +473,7 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
             w["linear: 80 % of final (paper's measure)"] = r["epochs_equal_steps"]
         w["STL-10 reference (80 % of final)"] = r["stl10_epochs_to_80_reference"]
     cols = list(dict.fromkeys(k for w in wide.values() for k in w))
-    _claim_md(fragment, CLAIM_TITLES["convergence"], finding,
+    _claim_md(fragment, claim('convergence').heading, finding,
               rc.markdown_table(list(wide.values()), cols), [figure, eigen_figure])
     _record_all([table_csv, figure, fragment], list(metrics_files), {"order": order, "fractions": fractions}, t0)
     _record_all([eigen_csv, eigen_figure], list(spectrum_files), {}, t0)
@@ -490,12 +489,12 @@ def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str
 
     t0 = time.perf_counter()
     if not configured:
-        return _claim_unset("claims.ablation", CLAIM_TITLES["ablation"], {table_csv: rc.ABLATION_COLUMNS}, [],
+        return _claim_unset("claims.ablation", claim('ablation').heading, {table_csv: rc.ABLATION_COLUMNS}, [],
                             fragment, t0)
     rows = rc.ablation_rows(read_metrics(metrics_files), read_metrics(transfer_files), full)
     write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
     finding = rc.ablation_finding(rows, target)
-    _claim_md(fragment, CLAIM_TITLES["ablation"], finding,
+    _claim_md(fragment, claim('ablation').heading, finding,
               rc.markdown_table(rows, rc.ABLATION_COLUMNS[:-1]))
     _record_all([table_csv, fragment], [*metrics_files, *transfer_files], {"full": full, "target": target}, t0)
     log.info("wrote %s: %s", table_csv, finding)

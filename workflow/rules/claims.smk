@@ -1,7 +1,8 @@
 # The papers' claims as targets: `snakemake --cores all claims` → results/claims.md (not part of `all`).
-# Each sweep point is a table1 row's run with a few keys changed (jessl.claims.sweep_points), trained by the
+# Each sweep point is a table1 row's run with a few keys changed (jessl.claims.sweep.sweep_points), trained by the
 # same pretraining stage; each claim's evaluations run in one job (stages.evaluate_many), its table after.
-from jessl import claims as C
+from jessl.claims import catalogue as K
+from jessl.claims import sweep as C
 
 CLAIM_POINTS = C.sweep_points(P)  # {claim: [Point]}; empty without a `claims:` section
 CLAIM_RUNS = {(pt.claim, pt.variant): pt.run for pts in CLAIM_POINTS.values() for pt in pts}
@@ -161,8 +162,8 @@ rule claims_ablation:
 
 
 # every claim's section, configured or not (one that is not says so): the claims DVC stage declares them all
-CLAIM_FRAGMENTS = [f"results/claims/{c}.md" for c in ("duality", "convergence", "ablation")]
-CLAIM_ORDER = ["spectral", "duality", "convergence", "hsic_infonce", "ablation"]  # the papers' claims 1 … 5
+CLAIM_FRAGMENTS = [K.claim(c).fragment for c in K.SWEEPS]
+CLAIM_ORDER = list(K.ORDER)  # the papers' claims 1 … 5 (jessl.claims.catalogue)
 
 # every claim's section of results/claims.md in the claims' order (the theory claims' when included)
 CLAIM_SECTIONS = lambda wc: sorted(  # noqa: E731

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -184,7 +183,7 @@ def check_beton(path: str | Path) -> int:
 def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
     """Refuse a train/test pair that was not converted together (another dataset, resolution or split):
     compares the `convert` run records beside the two files (`<file>.run.json`)."""
-    from ..provenance import record_path
+    from ..provenance import read_record, record_path
 
     pair = f"{train_beton} and {test_beton}"
     rebuild = "delete both and rerun `snakemake` to rebuild them from one dataset"
@@ -195,7 +194,7 @@ def check_pair(train_beton: str | Path, test_beton: str | Path) -> None:
             raise BetonError(f"{path}: no run record ({rec_file.name}), so it cannot be matched with the other "
                              f"split ({pair}); {rebuild}")
         try:
-            rec = json.loads(rec_file.read_text())
+            rec = read_record(path)
             p = rec["params"] if rec.get("stage") == "convert" else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             p = None
@@ -225,14 +224,14 @@ def decode_size(path: str | Path) -> int | None:
     """The side of the square images a `.beton`'s samples are decoded to: None for raw images of one size
     (read as stored); for JPEGs or mixed sizes (image folders), the `image_size` its convert run record
     gives (each image centre-cropped to its shorter side and resized, as `sources.resize` does)."""
-    from ..provenance import record_path
+    from ..provenance import read_record, record_path
 
     meta = _image_meta(path)
     if (meta["mode"] == 1).all() and len(np.unique(meta["height"])) <= 1 and len(np.unique(meta["width"])) <= 1:
         return None
     rec_file = record_path(path)
     try:
-        size = json.loads(rec_file.read_text())["params"]["image_size"]
+        size = read_record(path)["params"]["image_size"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise BetonError(f"{path}: holds JPEG or mixed-size images, whose decoded size its run record "
                          f"({rec_file.name}) gives, but that cannot be read ({type(err).__name__}); {FIX}") from None

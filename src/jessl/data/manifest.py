@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import DatasetConfig
-from ..provenance import sha256
+from ..io import sha256
 from .sources import FileDataset, _class_dirs, load
 
 FORMAT = "jessl-folder-manifest/1"

@@ -11,26 +11,35 @@ flags that define a variant are bound, so they are not hyper-parameters.
 The loss's signature is the single source of truth for its hyper-parameters: the keyword defaults
 give the names and defaults, the annotations (``float``, ``Literal[...]``, ``int | None``, bounds as
 ``Annotated[float, annotated_types.Gt(0)]``, see `hptypes`) the values `validate_hparams` accepts.
+
+A registered loss is named by where it lives (``"contrastive.simclr"``, under `jessl.methods`) and its
+signature is read from the module's source (`static_signature`), so validating params.yaml imports no
+torch; the loss itself is imported on first call (`Method.fn`).
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
+import importlib
 import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache, partial
-from typing import Annotated, Any, Literal, Union
+from functools import cache, cached_property, partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import annotated_types as at
-import torch
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from ..yamlio import string_hint
-from . import byol, contrastive, covariance, frossl, hsic
+from . import hptypes
+
+if TYPE_CHECKING:
+    import torch
 
 Inputs = Literal["pair", "views", "target"]
 
@@ -52,15 +61,37 @@ class LossError(ValueError):
 
 @dataclass(frozen=True)
 class Method:
+    """`loss`: the function, or where it lives under `jessl.methods` (``"module.function"``, read without
+    importing it); `defaults`: hyper-parameter defaults of this variant that differ from the signature's."""
+
     name: str
-    loss: Callable[..., torch.Tensor]
+    loss: Callable[..., torch.Tensor] | str
     inputs: Inputs = "pair"
     bound: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def fn(self) -> Callable[..., torch.Tensor]:
+        """The loss function (imported on first use), with the variant's `defaults` bound."""
+        loss = self.loss
+        if isinstance(loss, str):
+            module, name = loss.rsplit(".", 1)
+            loss = getattr(importlib.import_module(f"{__package__}.{module}"), name)
+        return partial(loss, **self.defaults) if self.defaults else loss
+
+    def signature(self) -> inspect.Signature:
+        """The loss's signature, annotations evaluated, the variant's `defaults` applied."""
+        if isinstance(self.loss, str):
+            sig = static_signature(self.loss)
+        else:
+            sig = inspect.signature(self.loss, eval_str=True)
+        return sig.replace(parameters=[p.replace(default=self.defaults[p.name]) if p.name in self.defaults else p
+                                       for p in sig.parameters.values()])
 
     def _tunable(self) -> dict[str, inspect.Parameter]:
         """Keyword arguments with a default that the variant does not bind (positional-only
         parameters are inputs, never hyper-parameters), annotations evaluated."""
-        params = inspect.signature(self.loss, eval_str=True).parameters.values()
+        params = self.signature().parameters.values()
         return {
             p.name: p
             for p in params
@@ -127,10 +158,10 @@ class Method:
             raise ValueError(f"method {self.name!r} needs online predictions and target projections")
         try:
             if self.inputs == "pair":
-                return self.loss(z[0], z[1], **kwargs)
+                return self.fn(z[0], z[1], **kwargs)
             if self.inputs == "views":
-                return self.loss(list(z), **kwargs)
-            return self.loss(list(p), list(t), **kwargs)
+                return self.fn(list(z), **kwargs)
+            return self.fn(list(p), list(t), **kwargs)
         except LossError:
             raise
         except ValueError as err:
@@ -240,24 +271,78 @@ def _explain(err: ValidationError, annotation: Any, value: Any) -> str:
 # (SimCLR-abs/sq keep the untransformed positive, transform_positive=False, see `contrastive.simclr`).
 _NCE = {"phi": None, "transform_positive": False, "decoupled": False}
 
-# A variant binds the flags that define it; DCL also gets lightly's default τ = 0.1 via partial.
+# A variant binds the flags that define it; DCL also gets lightly's default τ = 0.1.
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("simclr", contrastive.simclr, bound=_NCE),
-        Method("dcl", partial(contrastive.simclr, temperature=0.1), bound={**_NCE, "decoupled": True}),
-        Method("simclr_abs", contrastive.simclr, bound={**_NCE, "phi": "abs"}),
-        Method("simclr_sq", contrastive.simclr, bound={**_NCE, "phi": "sq"}),
-        Method("vicreg", covariance.vicreg),
-        Method("vicreg_exp", covariance.vicreg_exp, bound={"transposed": False}),
-        Method("vicreg_ctr", covariance.vicreg_exp, bound={"transposed": True}),
-        Method("barlow_twins", covariance.barlow_twins),
-        Method("frossl", frossl.frossl, "views"),
-        Method("byol", byol.byol, "target"),
-        Method("ssl_hsic", hsic.ssl_hsic, "target"),
-        Method("ssl_hsic_notarget", hsic.ssl_hsic, "views"),
+        Method("simclr", "contrastive.simclr", bound=_NCE),
+        Method("dcl", "contrastive.simclr", bound={**_NCE, "decoupled": True}, defaults={"temperature": 0.1}),
+        Method("simclr_abs", "contrastive.simclr", bound={**_NCE, "phi": "abs"}),
+        Method("simclr_sq", "contrastive.simclr", bound={**_NCE, "phi": "sq"}),
+        Method("vicreg", "covariance.vicreg"),
+        Method("vicreg_exp", "covariance.vicreg_exp", bound={"transposed": False}),
+        Method("vicreg_ctr", "covariance.vicreg_exp", bound={"transposed": True}),
+        Method("barlow_twins", "covariance.barlow_twins"),
+        Method("frossl", "frossl.frossl", "views"),
+        Method("byol", "byol.byol", "target"),
+        Method("ssl_hsic", "hsic.ssl_hsic", "target"),
+        Method("ssl_hsic_notarget", "hsic.ssl_hsic", "views"),
     )
 }
+
+
+# --- signatures read from the source: names, defaults (literals) and annotations without importing the loss ---
+_KINDS = (("posonlyargs", inspect.Parameter.POSITIONAL_ONLY), ("args", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+          ("kwonlyargs", inspect.Parameter.KEYWORD_ONLY))
+
+
+@cache
+def _module_source(module: str) -> tuple[ast.Module, dict[str, Any]]:
+    """A loss module's syntax tree and the names its annotations may use: typing's, `hptypes`' and the
+    module's own type aliases (top-level assignments that evaluate without torch, e.g. a `Literal`)."""
+    tree = ast.parse((Path(__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+    names: dict[str, Any] = {"Literal": Literal, "Annotated": Annotated, "Union": Union, "Optional": typing.Optional,
+                             "at": at, **{k: v for k, v in vars(hptypes).items() if not k.startswith("__")}}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                names[node.targets[0].id] = eval(compile(ast.Expression(node.value), module, "eval"), names)  # noqa: S307
+            except Exception:  # noqa: BLE001, S112 (a runtime value, e.g. a tensor: no annotation uses it)
+                continue
+    return tree, names
+
+
+@cache
+def static_signature(where: str) -> inspect.Signature:
+    """The signature of `module.function` under `jessl.methods`, read from its source: a keyword's default must
+    be a literal and its annotation evaluate from typing, `hptypes` and the module's aliases (inputs, i.e.
+    positional-only or without a default, keep no annotation). `tests/test_hparams.py` checks it against
+    `inspect.signature` of the imported loss."""
+    module, name = where.rsplit(".", 1)
+    tree, names = _module_source(module)
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+    if fn is None:
+        raise ValueError(f"jessl/methods/{module}.py has no function {name!r}; fix the registry entry {where!r}")
+    a = fn.args
+    defaults = [None] * (len(a.posonlyargs) + len(a.args) - len(a.defaults)) + list(a.defaults)
+    positional = [(p, kind) for group, kind in _KINDS[:2] for p in getattr(a, group)]
+    pairs = [*zip(positional, defaults, strict=True), *zip(((p, _KINDS[2][1]) for p in a.kwonlyargs), a.kw_defaults,
+                                                          strict=True)]
+    params = []
+    for (arg, kind), default in pairs:
+        if default is None or kind is inspect.Parameter.POSITIONAL_ONLY:  # an input: never a hyper-parameter
+            params.append(inspect.Parameter(arg.arg, kind, default=inspect.Parameter.empty if default is None
+                                            else ast.literal_eval(default)))
+            continue
+        try:
+            value = ast.literal_eval(default)
+            annotation = inspect.Parameter.empty if arg.annotation is None else eval(  # noqa: S307
+                compile(ast.Expression(arg.annotation), module, "eval"), dict(names))
+        except Exception as err:  # noqa: BLE001
+            raise ValueError(f"{where}: hyper-parameter {arg.arg!r} needs a literal default and an annotation from "
+                             f"typing or jessl.methods.hptypes ({type(err).__name__}: {err})") from None
+        params.append(inspect.Parameter(arg.arg, kind, default=value, annotation=annotation))
+    return inspect.Signature(params)
 
 
 class UnknownMethodError(KeyError):

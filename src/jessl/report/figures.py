@@ -17,10 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..io import atomic_path  # noqa: E402
+from .tables import PROBES  # noqa: E402 (the probes and their labels)
 
 PNG_META = {"Software": None}
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-PROBE_LABELS = [("linear_top1", "linear"), ("fewshot_top1", "few-label"), ("knn_top1", "k-NN")]
 
 
 def _save(fig, path: str | Path) -> None:
@@ -52,11 +52,11 @@ def accuracy_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
     for ax, ds in zip(axes[0], datasets, strict=True):
         rs = [r for r in rows if r["dataset"] == ds]
         x = np.arange(len(rs))
-        for j, (key, label) in enumerate(PROBE_LABELS):
+        for j, (key, label) in enumerate(PROBES):
             ax.bar(x + (j - 1) * 0.27, [r[key] for r in rs], 0.27, label=label, color=OKABE_ITO[j],
                    yerr=[r.get(f"{key}_std", 0) for r in rs])
         ax.set_xticks(x, [r["method"] for r in rs], rotation=30, ha="right")
-        low = max(0, min(r[k] for r in rs for k, _ in PROBE_LABELS) - 10)
+        low = max(0, min(r[k] for r in rs for k, _ in PROBES) - 10)
         ax.set_ylim(low, 100)
         ax.set_ylabel("top-1 accuracy (%)" + (f" — axis starts at {low:.0f} %" if low > 0 else ""))
         ax.set_title(f"{ds}: frozen-backbone probes on the test split")
@@ -97,7 +97,7 @@ def convergence(rows: list[dict[str, Any]], path: str | Path,
     fig, axes = plt.subplots(len(datasets), 3, figsize=(13, 3.8 * len(datasets)), squeeze=False,
                              layout="constrained")
     for i, ds in enumerate(datasets):
-        for j, (key, label) in enumerate(PROBE_LABELS):
+        for j, (key, label) in enumerate(PROBES):
             ax = axes[i][j]
             for m in methods:
                 pts = sorted({(r["epoch"], r[key]) for r in rows if r["dataset"] == ds and r["method"] == m})
@@ -163,7 +163,7 @@ def transfer_bars(rows: list[dict[str, Any]], path: str | Path) -> None:
     for ax, pair in zip(axes[0], pairs, strict=True):
         rs = [r for r in rows if f"{pair}_knn_top1" in r]
         x = np.arange(len(rs))
-        for j, (key, label) in enumerate(PROBE_LABELS):
+        for j, (key, label) in enumerate(PROBES):
             ax.bar(x + (j - 1) * 0.27, [r[f"{pair}_{key}"] for r in rs], 0.27, label=label, color=OKABE_ITO[j])
         ax.set_xticks(x, [r["method"] for r in rs], rotation=30, ha="right")
         ax.set_ylim(0, 100)

@@ -1,7 +1,7 @@
 """The papers' claims as sweeps: every point is a table1 row's `RunConfig` with a few keys changed.
 
 `sweep_points` expands the `claims:` section of params.yaml into named points (Snakemake wildcards
-`{claim}/{variant}`); `derive` is the one place a point's run is made from its row (`Params.run_config`);
+`{claim}/{variant}`); `derive` says what a point changes in its row, and `Params.run_config` resolves it like any row;
 `evaluation_jobs` says which checkpoint each claim's evaluations probe, on which data, into which file.
 A variant's name lists only what differs from its row's recipe, so two sweeps that ask for the same run
 (e.g. the temperature sweep's default and the dimension sweep's default) share one checkpoint.
@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
-from .config import AugmentConfig, RunConfig, scaled_lr
-from .methods import registry
+from .catalogue import SWEEPS
 
 if TYPE_CHECKING:
-    from .config import ClaimsConfig, Params
+    from ..config import Params
+    from ..runs import RunConfig
+    from .schema import ClaimsConfig
 
-CLAIMS = ("duality", "convergence", "ablation")
+CLAIMS = SWEEPS  # the claims that are sweeps of table1 rows
 REFERENCE = "reference"  # the untrained backbone every claim compares with (a 0-epoch run)
 UNTRAINED = "random_init"
 
@@ -46,23 +47,22 @@ def variant_name(row: str, changes: dict[str, Any]) -> str:
 def derive(p: Params, row: str, *, name: str, epochs: int, warmup_epochs: int | None = None,
            hparams: dict[str, Any] | None = None, projector_out: int | None = None, batch_size: int | None = None,
            num_views: int | None = None, augment: dict[str, Any] | None = None) -> RunConfig:
-    """The run of `row` (`Params.run_config`) with these keys changed, validated like any run."""
-    base = p.run_config(row)
-    pre = {"epochs": epochs, **({"batch_size": batch_size} if batch_size else {}),
-           **({"num_views": num_views} if num_views else {})}
-    update: dict[str, Any] = {"name": name, "pretrain": base.pretrain.model_copy(update=pre)}
+    """The run of `row` with these keys changed, resolved like the row itself (`Params.run_config`: validated,
+    the peak rate scaled for the batch size)."""
+    changes: dict[str, Any] = {"epochs": epochs}
+    if batch_size:
+        changes["batch_size"] = batch_size
+    if num_views:
+        changes["num_views"] = num_views
     if hparams:
-        update["hparams"] = {**base.hparams, **hparams}
+        changes["hparams"] = hparams
     if projector_out:
-        update["model"] = base.model.model_copy(update={"projector": [*base.model.projector[:-1], projector_out]})
+        changes["model"] = {"projector": [*p.run_config(row).model.projector[:-1], projector_out]}
     if augment:
-        update["augment"] = AugmentConfig.model_validate({**base.augment.model_dump(), **augment})
+        changes["augment"] = augment
     if warmup_epochs is not None:
-        update["optim"] = base.optim.model_copy(update={"warmup_epochs": warmup_epochs})
-    # the peak rate follows the batch size under `lr_scaling: linear` (a recipe's lr is per 256 images)
-    update["lr"] = scaled_lr(update.get("optim", base.optim), batch_size or base.pretrain.batch_size)
-    # model_copy does not validate: a round trip through plain data does (types, bounds).
-    return RunConfig.model_validate(base.model_copy(update=update).to_params())
+        changes["optim"] = {"warmup_epochs": warmup_epochs}
+    return p.run_config(row, changes=changes, rename=name)
 
 
 def _changes(base: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
@@ -70,7 +70,7 @@ def _changes(base: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
 
 
 def _untrained(p: Params) -> Point:
-    run = p.run_config(UNTRAINED).model_copy(update={"name": f"{REFERENCE}/{UNTRAINED}"})
+    run = p.run_config(UNTRAINED, rename=f"{REFERENCE}/{UNTRAINED}")
     return Point(REFERENCE, UNTRAINED, run, {"row": UNTRAINED, "family": "untrained"})
 
 
@@ -178,7 +178,7 @@ def result_dir(claim: str, variant: str, seed: int) -> str:
 
 def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
     """Keyword arguments of `stages.evaluate` for each evaluation `claim`'s tables read (plain data)."""
-    from .checkpoint import kept_epoch, kept_path  # (imports torch: not at params.yaml validation)
+    from ..checkpoint import kept_epoch, kept_path  # (imports torch: not at params.yaml validation)
 
     c, points = p.claims, sweep_points(p)
     ds = c.dataset
@@ -205,67 +205,3 @@ def evaluation_jobs(p: Params, claim: str) -> list[dict[str, Any]]:
                              "test_beton": f"data/{t}/test.beton", "tags": {**info["tags"], "source": ds},
                              "checkpoint": ck, "out": f"{out}/transfer_{t}.json", "spectrum_out": None})
     return jobs
-
-
-# --- validation (called by `ClaimsConfig.check` when params.yaml is loaded) --------------------------------
-
-def _need_rows(rows: list[str], p: Params, key: str) -> list[str]:
-    return [f"claims.{key}: {r!r} is not a row of `methods`; add it there or remove it here (rows: "
-            f"{', '.join(p.methods)})" for r in rows if r not in p.methods]
-
-
-def check_claims(c: ClaimsConfig, p: Params) -> None:
-    """Names, rows, hyper-parameter values and augment keys of `claims:`; raises ValueError (one line each)."""
-    problems: list[str] = []
-    if c.dataset not in p.pretrain_datasets:
-        problems.append(f"claims.dataset: {c.dataset!r} is not a dataset that is pretrained on; use one of "
-                        f"{', '.join(p.pretrain_datasets)}")
-    if "claims" in p.datasets:
-        problems.append("datasets.claims: the name `claims` is taken by the claims' folders; rename the dataset")
-    d = c.duality
-    if d is not None:
-        rows = list(d.sweeps)
-        problems += _need_rows([*rows, *d.dim_rows], p, "duality.sweeps")
-        problems += [f"claims.duality.contrastive: {r!r} has no sweep; list rows of claims.duality.sweeps"
-                     for r in d.contrastive if r not in rows]
-        if rows and all(r in d.contrastive for r in rows):
-            problems.append("claims.duality.contrastive: every swept row is contrastive, so there is no gap to "
-                            "measure; leave at least one dimension-contrastive row out of the list")
-        if d.dim_rows and not d.dims:
-            problems.append("claims.duality.dims: empty, but dim_rows are given; list projector dimensions")
-        for row, grid in d.sweeps.items():
-            if row in p.methods:
-                method = registry.get(p.methods[row].loss or row)
-                for key, values in grid.items():
-                    for v in values:
-                        try:
-                            method.validate_hparams({key: v})
-                        except registry.HparamError as err:
-                            problems.append(f"claims.duality.sweeps.{row}.{key}: {err.problems[key]}")
-    v = c.convergence
-    if v is not None:
-        problems += _need_rows([v.frossl_row, *v.rows], p, "convergence")
-        if v.frossl_row in p.methods:
-            method = registry.get(p.methods[v.frossl_row].loss or v.frossl_row)
-            for views in v.frossl_views:
-                try:
-                    method.check_views(views)
-                except ValueError as err:
-                    problems.append(f"claims.convergence.frossl_views: {err}")
-    a = c.ablation
-    if a is not None:
-        problems += _need_rows([a.row], p, "ablation.row")
-        if a.row in p.methods:
-            try:
-                registry.get(p.methods[a.row].loss or a.row).validate_hparams({"num_negatives": a.num_negatives})
-            except registry.HparamError as err:
-                problems.append(f"claims.ablation.num_negatives: {next(iter(err.problems.values()))}")
-        try:
-            AugmentConfig.model_validate({**p.augment.model_dump(), **a.noise_only})
-        except ValueError as err:
-            first = str(err).splitlines()
-            problems.append(f"claims.ablation.noise_only: {' '.join(first[1:3]).strip() or first[0]}")
-        if a.transfer is not None and (a.transfer not in p.datasets or a.transfer == c.dataset):
-            problems.append(f"claims.ablation.transfer: {a.transfer!r} must be another dataset under `datasets`")
-    if problems:
-        raise ValueError("\n  - ".join(problems))

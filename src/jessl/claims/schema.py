@@ -1,0 +1,189 @@
+"""`claims:` of params.yaml: the papers' claims as sweeps of table1 rows (claims 2, 3, 5) and the sizes of the
+theory claims (1, 4); validated with the rest of the params, cross-checked against the rows (`check_claims`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, field_validator, model_validator
+
+from ..methods import registry
+from ..runs import kept_clash
+from ..schema import AugmentConfig, Distinct, Strict
+
+if TYPE_CHECKING:
+    from ..config import Params
+
+Percents = Distinct(int, "percentages", gt=0, lt=100, sort=True)
+Dims = Distinct(int, "dimensions", ge=1)
+Views = Distinct(int, "view counts", ge=2)
+Batches = Distinct(int, "batch sizes", ge=2)
+
+
+class DualityClaim(Strict):
+    """Garrido et al. 2023: contrastive ≈ non-contrastive after tuning; each row swept under one budget."""
+
+    epochs: int = Field(3, ge=1, description="epochs of every sweep point (one budget)")
+    sweeps: dict[str, dict[str, list[Any]]] = Field(
+        min_length=1, description="table1 row → hyper-parameter → values (a grid: one point per combination)")
+    contrastive: list[str] = Field(
+        min_length=1, description="sample-contrastive rows (Prop. 3.2); the rest are dimension-contrastive")
+    dims: Dims = Field(default_factory=list, description="projector output dimensions of figures/dim_sweep.png")
+    dim_rows: list[str] = Field(default_factory=list, description="rows swept over `dims` (at their recipe)")
+    tolerance: float = Field(1.0, ge=0.0, description="top-1 points within which two results count as equal")
+
+    @field_validator("sweeps")
+    @classmethod
+    def _values(cls, v: dict[str, dict[str, list[Any]]]) -> dict[str, dict[str, list[Any]]]:
+        for row, grid in v.items():
+            for key, values in grid.items():
+                if not values or len(set(map(repr, values))) != len(values):
+                    raise ValueError(f"sweeps.{row}.{key}: need distinct values, got {values}")
+        return v
+
+
+class ConvergenceClaim(Strict):
+    """Skean et al. 2024: FroSSL (2, 4, 8 views) reaches a fraction of its final accuracy in fewer epochs."""
+
+    epochs: int = Field(4, ge=1)
+    keep_epochs: Percents = Field(
+        default_factory=lambda: [25, 50, 75], description="% of the epochs at which checkpoints are probed")
+    frossl_row: str = "frossl"
+    frossl_views: Views = Field(default_factory=lambda: [2, 4, 8], min_length=1)
+    rows: list[str] = Field(default_factory=lambda: ["vicreg", "simclr", "barlow_twins", "byol"])
+    fractions: Percents = Field(default_factory=lambda: [80, 90], min_length=1, description="% of the final accuracy")
+
+    @model_validator(mode="after")
+    def _kept_distinct(self) -> ConvergenceClaim:
+        clash = kept_clash(self.keep_epochs, self.epochs)
+        if clash:
+            raise ValueError(f"keep_epochs: {clash}")
+        return self
+
+
+class AblationClaim(Strict):
+    """Bordes et al. 2023: SimCLR with one negative, noise-only views, small batches, and all three together."""
+
+    epochs: int = Field(3, ge=1)
+    row: str = "simclr"
+    num_negatives: int = Field(1, ge=1)
+    noise_only: dict[str, Any] = Field(
+        description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
+    batch_sizes: Batches = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
+    transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
+
+
+class SpectralLinear(Strict):
+    """Claim 1 (a): the toy linear problem whose gradient-descent optima are compared with the closed forms."""
+
+    samples: int = Field(12, ge=2, description="points of the toy problem")
+    dim: int = Field(6, ge=1, description="their dimension")
+    k: int = Field(3, ge=1, description="embedding dimension (<= dim)")
+    views: int = Field(2, ge=2)
+    beta: float = Field(1.0, gt=0.0, description="weight of the criteria's regulariser")
+    lr: float = Field(0.01, gt=0.0, description="gradient descent's step")
+    max_steps: int = Field(5000, ge=1)
+
+    @model_validator(mode="after")
+    def _k_fits(self) -> SpectralLinear:
+        if self.k > self.dim:
+            raise ValueError(f"k: {self.k} embedding dimensions exceed the data's dim {self.dim}; use k <= dim")
+        return self
+
+
+class SpectralClaim(Strict):
+    """Balestriero & LeCun 2022 (claim 1): (a) the linear regime, (b) the closed forms on a dataset's pixels."""
+
+    linear: SpectralLinear = SpectralLinear()
+    k: int = Field(16, ge=1, description="(b): embedding dimension of the closed forms on the pixels")
+    ridge: float = Field(1e-6, gt=0.0, description="(b): ridge added to the covariances before solving")
+
+
+class HsicClaim(Strict):
+    """Li et al. 2021 (claim 4): SSL-HSIC runs with and without a target, InfoNCE and SSL-HSIC at every epoch."""
+
+    epochs: int = Field(6, ge=1, description="epochs of each run (a checkpoint per epoch)")
+    batch_size: int = Field(128, ge=2, description="fixed evaluation batches of the test split")
+    num_batches: int = Field(2, ge=1)
+    temperature: float = Field(0.5, gt=0.0, description="InfoNCE's temperature")
+    gamma: float = Field(3.0, ge=0.0, description="SSL-HSIC's weight of √HSIC(Z, Z)")
+    scale: float = Field(1.0, gt=0.0, description="SSL-HSIC's IMQ kernel scale")
+
+
+class ClaimsConfig(Strict):
+    """`claims:`: the sweeps of `snakemake claims`, each point a table1 row's run with a few keys changed."""
+
+    dataset: str = Field("digits", description="pretrained on and probed on (role main)")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    warmup_epochs: int | None = Field(1, ge=0, description="optim.warmup_epochs of every claim run (short budgets)")
+    duality: DualityClaim | None = None
+    convergence: ConvergenceClaim | None = None
+    ablation: AblationClaim | None = None
+    spectral: SpectralClaim = SpectralClaim()
+    hsic_infonce: HsicClaim = HsicClaim()
+
+    def check(self, p: Params) -> None:
+        """What the claims name must exist in `p`; every sweep value must be a valid hyper-parameter."""
+        check_claims(self, p)
+
+
+def _need_rows(rows: list[str], p: Params, key: str) -> list[str]:
+    return [f"claims.{key}: {r!r} is not a row of `methods`; add it there or remove it here (rows: "
+            f"{', '.join(p.methods)})" for r in rows if r not in p.methods]
+
+
+def check_claims(c: ClaimsConfig, p: Params) -> None:
+    """Names, rows, hyper-parameter values and augment keys of `claims:`; raises ValueError (one line each)."""
+    problems: list[str] = []
+    if c.dataset not in p.pretrain_datasets:
+        problems.append(f"claims.dataset: {c.dataset!r} is not a dataset that is pretrained on; use one of "
+                        f"{', '.join(p.pretrain_datasets)}")
+    if "claims" in p.datasets:
+        problems.append("datasets.claims: the name `claims` is taken by the claims' folders; rename the dataset")
+    d = c.duality
+    if d is not None:
+        rows = list(d.sweeps)
+        problems += _need_rows([*rows, *d.dim_rows], p, "duality.sweeps")
+        problems += [f"claims.duality.contrastive: {r!r} has no sweep; list rows of claims.duality.sweeps"
+                     for r in d.contrastive if r not in rows]
+        if rows and all(r in d.contrastive for r in rows):
+            problems.append("claims.duality.contrastive: every swept row is contrastive, so there is no gap to "
+                            "measure; leave at least one dimension-contrastive row out of the list")
+        if d.dim_rows and not d.dims:
+            problems.append("claims.duality.dims: empty, but dim_rows are given; list projector dimensions")
+        for row, grid in d.sweeps.items():
+            if row in p.methods:
+                method = registry.get(p.methods[row].loss or row)
+                for key, values in grid.items():
+                    for v in values:
+                        try:
+                            method.validate_hparams({key: v})
+                        except registry.HparamError as err:
+                            problems.append(f"claims.duality.sweeps.{row}.{key}: {err.problems[key]}")
+    v = c.convergence
+    if v is not None:
+        problems += _need_rows([v.frossl_row, *v.rows], p, "convergence")
+        if v.frossl_row in p.methods:
+            method = registry.get(p.methods[v.frossl_row].loss or v.frossl_row)
+            for views in v.frossl_views:
+                try:
+                    method.check_views(views)
+                except ValueError as err:
+                    problems.append(f"claims.convergence.frossl_views: {err}")
+    a = c.ablation
+    if a is not None:
+        problems += _need_rows([a.row], p, "ablation.row")
+        if a.row in p.methods:
+            try:
+                registry.get(p.methods[a.row].loss or a.row).validate_hparams({"num_negatives": a.num_negatives})
+            except registry.HparamError as err:
+                problems.append(f"claims.ablation.num_negatives: {next(iter(err.problems.values()))}")
+        try:
+            AugmentConfig.model_validate({**p.augment.model_dump(), **a.noise_only})
+        except ValueError as err:
+            first = str(err).splitlines()
+            problems.append(f"claims.ablation.noise_only: {' '.join(first[1:3]).strip() or first[0]}")
+        if a.transfer is not None and (a.transfer not in p.datasets or a.transfer == c.dataset):
+            problems.append(f"claims.ablation.transfer: {a.transfer!r} must be another dataset under `datasets`")
+    if problems:
+        raise ValueError("\n  - ".join(problems))
