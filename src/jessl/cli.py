@@ -206,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     a = sub.add_parser("audit", help="trace outputs back to the raw data and re-check every hash",
-                       epilog=_table_columns(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog=_table_columns() if "audit" in (sys.argv if argv is None else argv) else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # the tables' import: audit only
     a.add_argument("paths", nargs="+", help="e.g. results/table1.csv")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--allow-dirty", action="store_true", help="accept outputs produced from a dirty git tree")
