@@ -10,7 +10,8 @@ sys.path.insert(0, SRC)
 os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.getenv("PYTHONPATH")) if p))
 
 from jessl.config import read_yaml, validate  # noqa: E402
-from jessl.profiles import check_same  # noqa: E402
+from jessl.data.sizes import check as check_sizes  # noqa: E402
+from jessl.profiles import check_current, check_same  # noqa: E402
 
 PARAMS = read_yaml("params.yaml")  # strict parse first: a duplicate key or YAML error is one line, not a silent last-wins
 configfile: "params.yaml"
@@ -18,7 +19,10 @@ configfile: "params.yaml"
 # `--configfile config/X.yaml` / `--config k=v` would deep-merge into params.yaml, unseen by DVC: refused
 # (`jessl profile X` writes params.yaml instead).
 check_same(config, PARAMS, "params.yaml")
+# written by `jessl profile NAME`: its layers must not have changed since (the user would believe the run changed)
+check_current(Path("params.yaml").read_text(), PARAMS)
 P = validate(config, "params.yaml")  # every key checked once, before any job starts
+check_sizes(P)  # batches and label fractions against the datasets' sizes: before a job removes good outputs
 DATASETS = list(P.datasets)  # converted
 PRETRAINED = P.pretrain_datasets  # methods pretrained on these (roles main, source)
 TABLE = P.table_datasets  # table1: pretrained on and probed on themselves (role main)

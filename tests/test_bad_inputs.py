@@ -454,3 +454,459 @@ class TestFiles:
             raise RuntimeError("killed")
         assert out.read_text() == "old\n" and out.stat().st_mode & 0o777 == 0o644
         assert [p.name for p in tmp_path.iterdir()] == ["table1.csv"]
+
+
+# --- profiles: `jessl profile`, the layers, and params.yaml against its layers --------------------------------
+def jessl_cli(args: list[str], capsys) -> tuple[int, str]:
+    from jessl.cli import main
+
+    code = main(args)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def layers(tmp_path):
+    """A config/ folder of its own: the real layers, copied."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    return tmp_path / "config"
+
+
+class TestProfiles:
+    @pytest.mark.parametrize("target", ["base.yaml", "embedded.yaml", "recipes/cifar.yaml"])
+    def test_profile_refuses_to_write_over_a_layer(self, layers, target, capsys):
+        before = (layers / target).read_text()
+        code, err = jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(layers / target)], capsys)
+        assert code == 1 and (layers / target).read_text() == before
+        assert one_line(err) == (f"error: {layers / target} is in {layers}/, the layers' folder; writing the profile "
+                                 f"there would replace or add a layer (a layer's defaults: and comments would be "
+                                 f"lost); write to params.yaml (the default) or a path outside {layers}/")
+
+    def test_profile_refuses_a_hand_edited_params_yaml_unless_forced(self, layers, capsys):
+        out = layers.parent / "params.yaml"
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+        edited = out.read_text().replace("temperature: 0.5", "temperature: 0.3", 1)
+        out.write_text(edited)
+        code, err = jessl_cli(["profile", "cifar10", "--config-dir", str(layers), "-o", str(out)], capsys)
+        assert code == 1 and out.read_text() == edited
+        assert one_line(err) == (f"error: {out} was edited by hand (it equals no profile): writing the profile "
+                                 f"would lose those edits; move them into a layer under {layers}/, or pass --force "
+                                 f"to overwrite it")
+        assert jessl_cli(["profile", "cifar10", "--config-dir", str(layers), "-o", str(out), "--force"], capsys)[0] == 0
+        assert "profile cifar10" in out.read_text().splitlines()[0]
+        # an unedited profile, or a hand-written file equal to one, is overwritten without a word
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+        out.write_text(yaml.safe_dump(profiles_resolve("stl10", layers)))
+        assert jessl_cli(["profile", "embedded", "--config-dir", str(layers), "-o", str(out)], capsys)[0] == 0
+
+    def test_snakefile_message_agrees_with_jessl_profile(self):
+        from jessl import profiles
+
+        with pytest.raises(profiles.ProfileError) as err:
+            profiles.check_same({"seeds": [1]}, {"seeds": [0]})
+        assert "or edit params.yaml" not in str(err.value) and "jessl profile NAME" in str(err.value)
+
+    def test_profile_into_a_folder_is_one_line(self, tmp_path, capsys):
+        code, err = jessl_cli(["profile", "embedded", "--config-dir", str(ROOT / "config"), "-o", str(tmp_path)],
+                              capsys)
+        assert code == 1
+        assert one_line(err) == (f"error: {tmp_path} is a folder; give a file to write, e.g. -o params.yaml "
+                                 f"(the default)")
+
+    @pytest.mark.parametrize("name", ["base", "recipes/embedded"])
+    def test_a_shared_layer_is_not_a_profile(self, name, tmp_path, capsys):
+        code, err = jessl_cli(["profile", name, "--config-dir", str(ROOT / "config"), "-o", str(tmp_path / "p.yaml")],
+                              capsys)
+        assert code == 1 and not (tmp_path / "p.yaml").exists()
+        assert one_line(err) == (f"error: {name} is a shared layer ({ROOT / 'config'}/{name}.yaml), not a profile; "
+                                 f"profiles: cifar10, cifar100, embedded, imagenet100, stl10")
+
+    def test_check_of_a_profile_layer_names_jessl_profile(self, capsys):
+        code, err = jessl_cli(["check", str(ROOT / "config/cifar10.yaml")], capsys)
+        assert code == 1
+        assert one_line(err) == (f"{ROOT / 'config/cifar10.yaml'} is a profile layer, not a composed params file; "
+                                 f"run `jessl profile cifar10` (writes params.yaml), then `jessl check`")
+
+    @pytest.mark.parametrize("layer", ["base.yaml", "recipes/cifar.yaml"])
+    def test_check_of_a_shared_layer_names_the_profiles(self, layer, capsys):
+        code, err = jessl_cli(["check", str(ROOT / "config" / layer)], capsys)
+        assert code == 1
+        assert one_line(err) == (f"{ROOT / 'config' / layer} is a shared layer of config/, not a composed params "
+                                 f"file; compose a profile that uses it: `jessl profile NAME` (profiles: cifar10, "
+                                 f"cifar100, embedded, imagenet100, stl10), then `jessl check`")
+
+    @pytest.mark.parametrize("given", ["cifar10.yaml", "config/cifar10.yaml"])
+    def test_profile_accepts_the_layer_s_file_name(self, given, tmp_path, capsys):
+        code, out = jessl_cli(["profile", given, "-o", str(tmp_path / "p.yaml")], capsys)
+        assert code == 0, out
+        assert "profile cifar10" in (tmp_path / "p.yaml").read_text().splitlines()[0]
+
+    def test_a_layer_drops_an_inherited_row(self, layers):
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {byol: drop, simclr: {lr: 0.1}}\n")
+        got = profiles_resolve("mine", layers)
+        assert "byol" not in got["methods"] and got["methods"]["simclr"]["lr"] == 0.1
+        assert set(got["methods"]) == set(profiles_resolve("embedded", layers)["methods"]) - {"byol"}
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {nope: drop}\n")
+        with pytest.raises(ConfigError, match=r"mine\.yaml: methods\.nope: drop removes a mapping an earlier "
+                                              r"layer set, but none set methods\.nope; remove the line"):
+            profiles_resolve("mine", layers)
+        (layers / "mine.yaml").write_text("defaults: [embedded]\nmethods: {byol: null}\n")
+        with pytest.raises(ConfigError, match=r"methods\.byol: null would discard .* or write `byol: drop`"):
+            profiles_resolve("mine", layers)
+
+    def test_params_yaml_behind_its_layers_is_refused(self, layers):
+        from jessl import profiles
+
+        text = profiles.render("embedded", layers)
+        params = yaml.safe_load(text)
+        profiles.check_current(text, params, layers)  # current: fine
+        recipe = layers / "recipes/embedded.yaml"
+        recipe.write_text(recipe.read_text().replace("temperature: 0.5", "temperature: 0.2", 1))
+        with pytest.raises(profiles.ProfileError) as err:
+            profiles.check_current(text, params, layers)
+        assert one_line(str(err.value)) == (
+            "params.yaml was written by `jessl profile embedded`, but its layers have changed since "
+            "(methods.simclr.hparams.temperature differ): run `jessl profile embedded` to write them to params.yaml "
+            "(Snakemake and DVC read only params.yaml), or undo the layer edit")
+        (layers / "embedded.yaml").rename(layers / "mine.yaml")
+        with pytest.raises(profiles.ProfileError, match=r"no longer composes \(.*no such profile.*\); write another "
+                                                         r"profile .*delete its `# jessl-profile:` line"):
+            profiles.check_current(text, params, layers)
+        edited = text.replace("temperature: 0.5", "temperature: 0.7", 1)  # edited by hand: the user's own file
+        profiles.check_current(edited, yaml.safe_load(edited), layers)
+        profiles.check_current(yaml.safe_dump(params), params, layers)  # written otherwise: the user's own
+
+    def test_snakemake_refuses_params_yaml_behind_its_layers(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        recipe = proj / "config/recipes/embedded.yaml"
+        recipe.write_text(recipe.read_text().replace("temperature: 0.5", "temperature: 0.2", 1))
+        out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], proj, check=False)
+        assert out.returncode != 0
+        assert "its layers have changed since (methods.simclr.hparams.temperature" in out.stdout + out.stderr
+
+
+def profiles_resolve(name, config_dir):
+    from jessl import profiles
+
+    return profiles.resolve(name, config_dir)
+
+
+# --- dvc.yaml: every output a stage declares exists, whatever the profile configures ----------------------------
+def dvc_files(stage: str) -> list[str]:
+    """The files (not folders) `stage` of dvc.yaml declares as outs or metrics, less the run records."""
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
+    paths = [next(iter(o)) for o in [*spec.get("outs", []), *spec.get("metrics", [])]]
+    return [p for p in paths if Path(p).suffix and not p.endswith(".run.json")]
+
+
+class TestDvc:
+    def test_claims_null_still_plans_every_output_of_the_claims_stage(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        cfg = yaml.safe_load((proj / "params.yaml").read_text())
+        (proj / "params.yaml").write_text(yaml.safe_dump({**cfg, "claims": None}, sort_keys=False))
+        out = run([sys.executable, "-m", "snakemake", "-n", "--forceall", "--cores", "1", "claims"], proj)
+        planned = {p.strip() for line in re.findall(r"^\s+output: (.*)$", out.stdout, re.M) for p in line.split(",")}
+        assert set(dvc_files("claims")) <= planned, set(dvc_files("claims")) - planned
+
+    def test_an_unconfigured_claim_writes_every_output_saying_so(self, tmp_path):
+        t = tmp_path
+        stages.claims_duality(metrics_files=[], order=["simclr"], tolerance=0.0, table_csv=t / "d.csv",
+                              dims_csv=t / "dims.csv", dims_figure=t / "d.png", fragment=t / "duality.md",
+                              configured=False)
+        stages.claims_convergence(metrics_files=[], spectrum_files=[], fractions=[], order=[], table_csv=t / "c.csv",
+                                  eigen_csv=t / "e.csv", figure=t / "c.png", eigen_figure=t / "e.png",
+                                  fragment=t / "convergence.md", configured=False)
+        stages.claims_ablation(metrics_files=[], transfer_files=[], full="", target=None, table_csv=t / "a.csv",
+                               fragment=t / "ablation.md", configured=False)
+        for name in ["d.csv", "dims.csv", "c.csv", "e.csv", "a.csv"]:
+            assert len((t / name).read_text().splitlines()) == 1  # the header: no rows
+        for name in ["d.png", "c.png", "e.png"]:
+            assert (t / name).read_bytes()[:4] == b"\x89PNG"
+        assert "Not run: params.yaml sets no `claims.ablation`." in (t / "ablation.md").read_text()
+        for name in ["d.csv", "c.png", "ablation.md"]:
+            assert (t / f"{name}.run.json").is_file()
+
+
+# --- config: accepted silently on the old code; each now one line naming the key and the fix ---------------------
+YAML11 = "(a string: YAML 1.1 reads 1e-4 as text; write a dot and a signed exponent, e.g. 1.0e-4, without quotes)"
+
+
+class TestConfigStrict:
+    @pytest.mark.parametrize(("over", "line"), [
+        ({"optim": {"lr": "1e-4"}}, f"  - optim.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"methods": {"simclr": {"lr": "1e-4"}, "vicreg": {}}},
+         f"  - methods.simclr.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"methods": {"simclr": {"optim": {"lr": "1e-4"}}, "vicreg": {}}},
+         f"  - methods.simclr.optim.lr: expected a number, got '1e-4' {YAML11}"),
+        ({"pretrain": {"online_probe": "yes"}},
+         "  - pretrain.online_probe: expected true or false, got 'yes' (a string: write true or false, "
+         "without quotes)"),
+        ({"pretrain": {"epochs": "10"}},
+         "  - pretrain.epochs: expected an integer, got '10' (a string: remove the quotes)"),
+        ({"datasets": {"digits": {"classes": ["5", 6]}}},
+         "  - datasets.digits.classes.0: expected an integer, got '5' (a string: remove the quotes)"),
+        ({"optim": {"lr": True}}, "  - optim.lr: expected a number, got true"),
+        ({"pretrain": {"epochs": 12.0}}, "  - pretrain.epochs: expected an integer, got 12.0"),
+    ], ids=["optim.lr", "methods.lr", "methods.optim.lr", "online_probe", "epochs", "classes", "bool", "float"])
+    def test_a_string_is_never_a_number_or_a_bool(self, over, line):
+        assert config_problem(with_(**over)) == line
+
+    def test_yaml_lists_still_fill_pairs(self):
+        assert validate(with_(augment={"crop_scale": [0.2, 1]})).augment.crop_scale == (0.2, 1.0)
+
+    @pytest.mark.parametrize(("epochs", "keep", "at"), [(1, [25, 50, 75], [0, 0, 1]), (12, [25, 26], [3, 3])])
+    def test_kept_checkpoints_that_coincide_are_refused(self, epochs, keep, at):
+        line = config_problem(with_(pretrain={"epochs": epochs, "keep_epochs": keep}))
+        assert line.startswith(f"  - pretrain.keep_epochs: {keep} % of {epochs} epoch(s) are epochs {at}: kept "
+                               f"checkpoints would coincide")
+        assert "keep fewer percentages or train more epochs" in line
+        validate(with_(pretrain={"epochs": 12, "keep_epochs": [25, 50, 75]}))  # epochs 3, 6, 9: fine
+
+    def test_claims_convergence_kept_checkpoints_that_coincide_are_refused(self):
+        data = yaml.safe_load((ROOT / "params.yaml").read_text())
+        data["claims"]["convergence"]["keep_epochs"] = [10, 20]  # of 4 epochs: 0 and 1
+        with pytest.raises(ConfigError, match=r"claims\.convergence: keep_epochs: \[10, 20\] % of 4 epoch\(s\) are "
+                                              r"epochs \[0, 1\]: kept checkpoints would coincide"):
+            validate(data)
+
+    @pytest.mark.parametrize(("over", "key"), [
+        ({"augment": {"per_view": [{}, {}, {"flip_prob": 1.0}]}}, "augment.per_view: 3 entries, but the runs"),
+        ({"methods": {"simclr": {"augment": {"per_view": [{}, {}, {}]}}, "vicreg": {}}},
+         "methods.simclr.augment.per_view: 3 entries, but methods.simclr"),
+    ])
+    def test_per_view_longer_than_the_views_is_refused(self, over, key):
+        line = config_problem(with_(**over))
+        assert line.startswith(f"  - {key}")
+        assert "so entries 2.. would be ignored; remove them or raise num_views" in line
+
+    def test_overlapping_source_and_target_classes_are_refused(self):
+        data = with_(datasets={"digits": {}, "low": {"classes": [0, 1, 2, 3, 4], "role": "source"},
+                               "high": {"classes": [3, 4, 5, 6, 7], "role": "target"}}, transfer={"low": ["high"]})
+        assert config_problem(data) == (
+            "  - transfer.low: target 'high' shares classes [3, 4] with 'low' (same source 'digits'), so its column "
+            "would not measure transfer to unseen classes; make their `classes` disjoint")
+
+    @pytest.mark.parametrize("role", ["source", "target"])
+    def test_a_source_or_target_no_transfer_names_is_refused(self, role):
+        data = with_(datasets={"digits": {}, "extra": {"source": "mnist5k", "role": role}})
+        assert config_problem(data) == (
+            f"  - datasets.extra: role {role} but no `transfer:` entry names it, so nothing would be built from it; "
+            f"pair it in `transfer:` (source: [targets]) or remove it")
+
+    def test_an_anchor_block_nested_in_a_section_says_top_level(self):
+        line = config_problem(with_(datasets={"digits": {}, "x-digits": {}}))
+        assert "`x-` blocks (reused through YAML anchors) belong at the top level of a layer" in line
+        assert "x_digits" not in line
+
+    def test_one_class_on_a_target_is_refused_at_load(self):
+        data = with_(datasets={"digits": {}, "five": {"classes": [5], "role": "target"}}, transfer={"digits": ["five"]})
+        assert config_problem(data) == (
+            "  - datasets.five.classes: one class ([5]) leaves the probes nothing to tell apart; list at least 2 "
+            "classes, or remove `classes` to keep them all")
+
+
+# --- jessl audit ------------------------------------------------------------------------------------------------
+def convergence_project(root: Path, monkeypatch) -> None:
+    """results/convergence.csv of one run (simclr, seed 0) at 25, 50 and 100 % of its epochs, with records."""
+    from jessl import provenance
+
+    monkeypatch.chdir(root)
+    (root / "dvc.yaml").write_text("stages: {}\n")
+    files, lines = [], ["dataset,method,seed,pct,epoch,linear_top1,fewshot_top1,knn_top1"]
+    for pct, epoch, top1 in [(25, 1, 50.0), (50, 2, 60.0), (100, 4, 70.0)]:
+        f = (f"results/convergence/digits/simclr/seed0/pct{pct}.json" if pct < 100 else
+             "results/eval/digits/simclr/seed0/metrics.json")
+        jio.write_json(f, {"dataset": "digits", "method": "simclr", "seed": 0, "metrics": {"linear_top1": top1}})
+        provenance.write_record(f, stage="evaluate", inputs=[], seed=0, metrics={"linear_top1": top1})
+        files.append(f)
+        lines.append(f"digits,simclr,0,{pct},{epoch},{top1},1.0,1.0")
+    (root / "results/convergence.csv").write_text("\n".join(lines) + "\n")
+    provenance.write_record("results/convergence.csv", stage="report", inputs=files)
+
+
+class TestAudit:
+    def test_pct_picks_one_row_of_the_convergence_table(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--row", "simclr", "--column", "linear_top1",
+                               "--pct", "50"], capsys)
+        assert code == 0, out
+        assert out.startswith("results/convergence.csv simclr linear_top1 = 60.0 (digits, 50 % of the epochs, seed 0)\n"
+                              "    from results/convergence/digits/simclr/seed0/pct50.json: 60.0\n")
+        assert "= 50.0" not in out and "= 70.0" not in out
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--row", "simclr", "--pct", "75"], capsys)
+        assert code == 2
+        assert one_line(out) == ("error: results/convergence.csv: no simclr row at --pct 75; its pcts: 25, 50, 100 "
+                                 "(100 = the final checkpoint)")
+
+    def test_pct_on_a_table_without_pct_is_one_line(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        table = tmp_path / "results/table1.csv"
+        table.write_text("dataset,method,linear_top1\ndigits,simclr,70.0\n")
+        code, out = jessl_cli(["audit", "results/table1.csv", "--row", "simclr", "--pct", "50"], capsys)
+        assert code == 2
+        assert one_line(out) == ("error: --pct: results/table1.csv has no pct column (only results/convergence.csv "
+                                 "has one)")
+
+    def test_params_that_is_a_layer_names_jessl_profile(self, tmp_path, monkeypatch, capsys):
+        convergence_project(tmp_path, monkeypatch)
+        layer = ROOT / "config/embedded.yaml"
+        code, out = jessl_cli(["audit", "results/convergence.csv", "--params", str(layer)], capsys)
+        assert code == 2
+        assert one_line(out) == (f"error: --params {layer} is a profile layer, not a composed params file; run "
+                                 f"`jessl profile embedded` (writes params.yaml), then `jessl check`")
+
+    def test_help_lists_every_table_s_columns(self, capsys):
+        from jessl.cli import main
+
+        with pytest.raises(SystemExit):
+            main(["audit", "--help"])
+        text = capsys.readouterr().out
+        assert "{source}_to_{target}_{probe}" in text and "digits_to_mnist5k_linear_top1" in text
+        for column in [*tables.COLUMNS, *tables.SPECTRUM_COLUMNS, *tables.CONVERGENCE_COLUMNS]:
+            assert column in text, column
+        assert "--pct" in text
+
+    def test_a_missing_kept_checkpoint_names_the_commands_that_restore_it(self, tmp_path, monkeypatch):
+        from jessl import provenance
+
+        convergence_project(tmp_path, monkeypatch)
+        kept = "results/convergence/digits/simclr/seed0/pct25.json"
+        (tmp_path / kept).unlink()
+        node = provenance.audit("results/convergence.csv")
+        (problem,) = next(n for n in node.inputs if n.path == kept).problems
+        assert problem == (f"missing; restore it from the DVC cache (`dvc checkout`) or rebuild it: "
+                           f"snakemake --cores 1 -f {kept}")
+        ok, verdict = provenance.audit_summary([node])
+        assert not ok and verdict.startswith("audit FAILED: 3 files re-hashed, 1 broken links")
+
+
+# --- sizes: a batch or a label fraction the data cannot hold, refused before any job ------------------------------
+def embedded_with(**changes) -> dict:
+    data = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for dotted, value in changes.items():
+        *path, last = dotted.split("__")
+        node = data
+        for key in path:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+class TestSizes:
+    def test_a_batch_larger_than_the_training_split_is_refused_naming_the_row(self, tmp_path):
+        from jessl.data import sizes
+
+        p = validate(embedded_with(methods__vicreg__batch_size=5000))
+        with pytest.raises(ConfigError) as err:
+            sizes.check(p, tmp_path)  # not converted: the split's size from the source
+        assert str(err.value).splitlines()[1:] == [
+            "  - methods.vicreg.batch_size: 5000 is larger than the about 1,437 training images of digits (an epoch "
+            "would hold no full batch); lower it to at most 1,437",
+            "  - methods.vicreg.batch_size: 5000 is larger than the about 718 training images of digits_0to4 (an "
+            "epoch would hold no full batch); lower it to at most 718"]
+        sizes.check(validate(embedded_with(methods__vicreg__batch_size=512)), tmp_path)
+
+    def test_the_converted_size_is_read_from_the_conversion_record(self, tmp_path):
+        from jessl import provenance
+        from jessl.data import sizes
+
+        p = validate(embedded_with())
+        beton_file = tmp_path / "data/digits/train.beton"
+        beton_file.parent.mkdir(parents=True)
+        beton_file.write_bytes(b"x")
+        provenance.write_record(beton_file, stage="convert", inputs=[], metrics={"samples": 1000},
+                                params={"dataset": "digits", **p.datasets["digits"].data_params(), "split": "train"})
+        size = sizes.train_size("digits", p.datasets["digits"], tmp_path)
+        assert (size.train, size.exact) == (1000, True)
+        line = sizes.problems(validate(embedded_with(pretrain__batch_size=1200)), tmp_path)[0]
+        assert line.startswith("pretrain.batch_size: 1200 is larger than the 1,000 training images of digits")
+
+    def test_cli_check_and_snakemake_refuse_the_batch(self, tmp_path):
+        from conftest import copy_project, run
+
+        proj = copy_project(tmp_path / "proj")
+        (proj / "params.yaml").write_text(yaml.safe_dump(embedded_with(methods__vicreg__batch_size=5000)))
+        out = cli_check(proj / "params.yaml")
+        assert out.returncode == 1 and "methods.vicreg.batch_size: 5000 is larger than" in out.stderr
+        out = run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], proj, check=False)
+        assert out.returncode != 0 and "methods.vicreg.batch_size: 5000 is larger than" in out.stdout + out.stderr
+
+    def test_label_fractions_written_as_proportions_are_refused(self, tmp_path):
+        from jessl.data import sizes
+
+        p = validate(embedded_with(evaluate__label_fractions=[0.5, 10]))
+        assert sizes.problems(p, tmp_path) == [
+            "evaluate.label_fractions: 0.5 % of digits's about 144 training labels per class is under one label per "
+            "class; fractions are percentages (50 = half): use at least 0.7",
+            "evaluate.label_fractions: 0.5 % of digits_5to9's about 144 training labels per class is under one label "
+            "per class; fractions are percentages (50 = half): use at least 0.7"]
+        assert sizes.problems(validate(embedded_with(evaluate__label_fractions=[1, 10])), tmp_path) == []
+
+
+# --- a small finished run: what Snakemake keeps, rebuilds and reports ---------------------------------------------
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """table1, its figures and table3 of one method on digits (4 epochs, checkpoints kept at 25 and 50 %)."""
+    from conftest import copy_project, run
+
+    proj = copy_project(tmp_path_factory.mktemp("finished") / "proj")
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params.update(datasets={"digits": params["datasets"]["digits"]}, methods={"simclr": params["methods"]["simclr"]},
+                  transfer={}, claims=None)
+    params["pretrain"].update(epochs=4, keep_epochs=[25, 50])
+    params["evaluate"]["few_shot_repeats"] = 1
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "commit", "-qam", "small"], proj)
+    run([sys.executable, "-m", "snakemake", "--cores", "2", "report_all", "table_spectrum"], proj)
+    return proj
+
+
+def snakemake(proj: Path, *args: str) -> subprocess.CompletedProcess:
+    from conftest import run
+
+    return run([sys.executable, "-m", "snakemake", "--cores", "1", *args], proj, check=False)
+
+
+@pytest.mark.e2e
+class TestFinishedRun:
+    def test_the_readme_report_command_works_right_after_make_table(self, finished):
+        readme = (ROOT / "README.md").read_text()
+        commands = re.findall(r"^snakemake --report results/report\.html ?(\S*)", readme, re.M)
+        assert commands and all(commands), "the README's report command names no target"
+        out = snakemake(finished, "--report", "results/report.html", *commands[0].split())
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert (finished / "results/report.html").stat().st_size > 0
+
+    def test_a_truncated_spectrum_is_refused_before_the_tables_are_removed(self, finished):
+        spectrum = finished / "results/eval/digits/simclr/seed0/spectrum.json"
+        outputs = ["results/table3_spectrum.csv", "results/table3_spectrum.md", "results/spectrum.csv",
+                   "results/figures/spectrum.png"]
+        before = {o: (finished / o).read_bytes() for o in outputs}
+        whole = spectrum.read_text()
+        spectrum.write_text(whole[: len(whole) // 2])
+        try:
+            out = snakemake(finished, "table_spectrum")
+            assert out.returncode != 0
+            assert ("results/eval/digits/simclr/seed0/spectrum.json: not a readable metrics file"
+                    in out.stdout + out.stderr)
+            assert {o: (finished / o).read_bytes() for o in outputs} == before
+        finally:
+            spectrum.write_text(whole)
+
+    def test_dropping_a_kept_checkpoint_retrains_nothing(self, finished):
+        params_file = finished / "params.yaml"
+        original = params_file.read_text()
+        try:  # evaluate_all: the probes of the final and the kept checkpoints (these ask for the kept files)
+            for keep, retrain in [([25], False), ([25, 50, 75], True)]:  # 75 %: epoch 3, never saved
+                params = yaml.safe_load(original)
+                params["pretrain"]["keep_epochs"] = keep
+                params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+                out = snakemake(finished, "-n", "evaluate_all")
+                assert out.returncode == 0, out.stdout[-2000:]
+                assert ("rule pretrain:" in out.stdout) == retrain, (keep, out.stdout[-2000:])
+        finally:
+            params_file.write_text(original)

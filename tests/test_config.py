@@ -29,7 +29,7 @@ def test_params_yaml_is_the_embedded_profile_and_valid():
         (with_(datasets={"digits": {"source": "mnist"}}), "'digits', 'mnist5k', 'cifar10'"),
         (with_(methods={"simclrr": {}}), "unknown method 'simclrr'; known methods:"),
         (with_(methods={"simclr": {"hparams": {"temprature": 0.1}}}), "allowed: temperature"),
-        (with_(optim={"lr": "fast"}), "optim.lr: Input should be a valid number"),
+        (with_(optim={"lr": "fast"}), "optim.lr: expected a number, got 'fast'"),
         (with_(optim={"lr": -1}), "optim.lr: Input should be greater than 0"),
         (with_(pretrain={"num_views": 3}), "takes exactly 2 views"),
         (with_(augment={"crop_scale": [0.9, 0.2]}), "need 0 < low <= high"),

@@ -106,8 +106,8 @@ def test_every_problem_is_reported_on_its_own_line():
         "  - methods.simclr.hparams.num_negatives: expected an integer (or null), got 1.5",
         "  - pretrain.num_views: method 'simclr' takes exactly 2 views, got num_views=3",
         # PyYAML reads 1e-4 (no dot) as a string: say so
-        "  - methods.vicreg.hparams.eps: expected a number, got '1e-4' (a string: YAML reads this exponent form "
-        "as text; write a dot and a signed exponent, e.g. 1.0e-4)",
+        "  - methods.vicreg.hparams.eps: expected a number, got '1e-4' (a string: YAML 1.1 reads 1e-4 as text; "
+        "write a dot and a signed exponent, e.g. 1.0e-4, without quotes)",
         "  - methods.vicreg.hparams.sim_coeff: expected a number, got '25' (a string: remove the quotes)",
         "  - pretrain.num_views: method 'vicreg' takes exactly 2 views, got num_views=3",
     ]
@@ -318,7 +318,7 @@ def test_field_interval_nullable_literal_and_bool_annotations():
         "weight": "must be <= 10, got 11",
         "band": "must be < 1, got 1.0",
         "mode": "must be one of 'a', 'b', or null, got 'c'",
-        "flag": "expected true or false, got 'yes'",
+        "flag": "expected true or false, got 'yes' (a string: write true or false, without quotes)",
     }
 
 

@@ -101,7 +101,8 @@ def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, 
 
 
 def test_batch_larger_than_dataset_is_a_clear_error(tmp_path, small_betons):
-    with pytest.raises(ValueError, match="batch_size=512 is larger than the 320 training samples"):
+    with pytest.raises(ValueError, match=r"methods\.\w+: batch size 512 \(its batch_size, or pretrain\.batch_size\) "
+                                         r"is larger than the 320 training samples"):
         pretrain(small_betons[0], tmp_path / "f.pt", tiny_run(epochs=1, batch_size=512), seed=0, threads=1)
 
 
@@ -368,10 +369,11 @@ def test_pretrain_seeds_trains_each_seed_into_its_own_files(tmp_path, monkeypatc
     monkeypatch.setattr(stages, "pretrain", lambda **kw: calls.append((kw["seed"], kw["out"], kw["kept"])))
     outs = [tmp_path / f"seed{s}" / "final.pt" for s in (0, 1)]
     kept = [kept_path(o, q) for o in outs for q in (25, 50)]
-    stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept, keep=[25, 50], run=None, threads=1)
+    stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept, run=None, threads=1)
     assert calls == [(0, outs[0], kept[:2]), (1, outs[1], kept[2:])]
     with pytest.raises(ValueError, match="kept checkpoints"):
-        stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=kept[:3], keep=[25, 50], run=None, threads=1)
+        stages.pretrain_seeds(seeds=[0, 1], outs=outs, kept=[*kept, tmp_path / "elsewhere" / "keep" / "pct25.pt"],
+                              run=None, threads=1)
 
 
 def test_a_nan_is_caught_within_loss_every_steps_without_reading_each_loss(tmp_path, small_betons, monkeypatch):

@@ -151,7 +151,8 @@ def test_audit_names_each_broken_link(tmp_path, monkeypatch):
 
     chain(tmp_path, monkeypatch)
     (tmp_path / "mid.bin").unlink()
-    assert provenance.audit("out.json").inputs[0].problems == ["missing"]
+    assert provenance.audit("out.json").inputs[0].problems == [
+        "missing; restore it from the DVC cache (`dvc checkout`) or rebuild it: snakemake --cores 1 -f mid.bin"]
 
 
 def test_a_deleted_record_is_a_broken_link_only_raw_inputs_may_lack_one(tmp_path, monkeypatch):

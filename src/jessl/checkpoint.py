@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from .io import save_torch
+from .runs import kept_epoch  # noqa: F401 (the kept checkpoints' epochs: one owner, the run's schedule)
 
 if TYPE_CHECKING:
     from torchvision.models import ResNet
@@ -233,9 +234,13 @@ def kept_path(final: str | Path, pct: int) -> Path:
     return Path(final).parent / "keep" / f"pct{pct}.pt"
 
 
-def kept_epoch(pct: int, epochs: int) -> int:
-    """The epoch at which the `pct` % checkpoint is taken (0 = the initial weights)."""
-    return round(pct * epochs / 100)
+def kept_pct(path: str | Path) -> int:
+    """The % of the run's epochs a kept checkpoint's name says (`keep/pct{q}.pt` → q)."""
+    name = Path(path).name
+    if Path(path).parent.name != "keep" or not (name.startswith("pct") and name.endswith(".pt")
+                                                 and name[3:-3].isdigit()):
+        raise ValueError(f"{path}: not a kept checkpoint's name (keep/pct<q>.pt)")
+    return int(name[3:-3])
 
 
 def _staged(final: str | Path, pct: int) -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 def _audit(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from .config import ConfigError, expected_params, load
+    from .config import ConfigError, expected_params, load, read_yaml
     from .provenance import (
         audit,
         audit_summary,
@@ -25,13 +25,22 @@ def _audit(args: argparse.Namespace) -> int:
     )
     from .provenance import table_rows as read_rows
 
-    if args.column and not args.row:
-        print("error: --column needs --row (the method whose number to trace)", file=sys.stderr)
+    if (args.column or args.pct is not None) and not args.row:
+        print(f"error: {'--column' if args.column else '--pct'} needs --row (the method whose number to trace)",
+              file=sys.stderr)
         return 2
     if args.params is not None and not Path(args.params).is_file():
         print(f"error: --params {args.params}: no such file; give the path of the params file "
               f"(default: params.yaml at the project root)", file=sys.stderr)
         return 2
+    if args.params is not None:
+        try:
+            layer = _layer_of(Path(args.params), read_yaml(args.params))
+        except ConfigError:
+            layer = None  # reported when the file is loaded below
+        if layer is not None:
+            print(f"error: --params {args.params} {layer}", file=sys.stderr)
+            return 2
     configs: dict[Path, object] = {}
     reports, answers = [], []
     for given in args.paths:
@@ -59,6 +68,17 @@ def _audit(args: argparse.Namespace) -> int:
                 names = ", ".join(dict.fromkeys(r["method"] for r in rows))
                 print(f"error: {given}: no row for method {args.row!r}; its rows: {names}", file=sys.stderr)
                 return 2
+            if args.pct is not None:
+                if "pct" not in chosen[0]:
+                    print(f"error: --pct: {given} has no pct column (only results/convergence.csv has one)",
+                          file=sys.stderr)
+                    return 2
+                pcts = list(dict.fromkeys(r["pct"] for r in chosen))
+                chosen = [r for r in chosen if r["pct"] == str(args.pct)]
+                if not chosen:
+                    print(f"error: {given}: no {args.row} row at --pct {args.pct}; its pcts: {', '.join(pcts)} "
+                          f"(100 = the final checkpoint)", file=sys.stderr)
+                    return 2
             if args.column is not None and args.column not in chosen[0]:
                 print(f"error: {given}: no column {args.column!r}; its columns: {', '.join(chosen[0])}",
                       file=sys.stderr)
@@ -96,15 +116,40 @@ def _methods(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .config import ConfigError, load
+    from .config import ConfigError, load, read_yaml
+    from .data import sizes
 
     try:
+        data = read_yaml(args.params)
+        layer = _layer_of(Path(args.params), data)
+        if layer is not None:
+            print(f"{args.params} {layer}", file=sys.stderr)
+            return 1
         p = load(args.params)
+        sizes.check(p, Path(args.params).parent, str(args.params))
     except ConfigError as err:
         print(err, file=sys.stderr)
         return 1
     print(f"{args.params}: ok — datasets {list(p.datasets)}, runs {p.runs}, seeds {p.seeds}")
     return 0
+
+
+def _layer_of(path: Path, data: object) -> str | None:
+    """What to say of a layer of config/ given where a composed params file belongs (None: not a layer)."""
+    from . import profiles
+
+    top = next((d for d in path.resolve().parents if d.name == profiles.CONFIG_DIR), None)
+    if top is None:
+        if isinstance(data, dict) and "defaults" in data:
+            return (f"is a profile layer (it has `defaults:`), not a composed params file; run "
+                    f"`jessl profile {path.stem}` (writes params.yaml), then `jessl check`")
+        return None
+    name = path.resolve().relative_to(top).with_suffix("").as_posix()
+    if name in profiles.available(top):
+        return (f"is a profile layer, not a composed params file; run `jessl profile {name}` (writes params.yaml), "
+                f"then `jessl check`")
+    return (f"is a shared layer of {top.name}/, not a composed params file; compose a profile that uses it: "
+            f"`jessl profile NAME` (profiles: {', '.join(profiles.available(top))}), then `jessl check`")
 
 
 def _profile(args: argparse.Namespace) -> int:
@@ -119,9 +164,12 @@ def _profile(args: argparse.Namespace) -> int:
         print(f"error: name a profile, e.g. `jessl profile cifar10`; available: "
               f"{', '.join(profiles.available(args.config_dir))}", file=sys.stderr)
         return 2
+    # `config/cifar10.yaml` or `cifar10.yaml` name the profile cifar10 too
+    args.name = args.name.removeprefix(f"{Path(args.config_dir).as_posix().rstrip('/')}/").removesuffix(".yaml")
     try:
         text = profiles.render(args.name, args.config_dir)
         p = validate(profiles.resolve(args.name, args.config_dir), f"{args.config_dir}/{args.name}.yaml (resolved)")
+        profiles.check_overwrite(Path(args.output), args.config_dir, force=args.force)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -151,18 +199,39 @@ def _run(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, cwd=Path(args.directory))
 
 
+def _table_columns() -> str:
+    """The columns --column can name, from the tables' own definitions."""
+    from .report import tables
+
+    probes = [k for k, _ in tables.PROBES]
+    return "\n".join([
+        "columns of the results tables (--column):",
+        f"  results/table1.csv           {', '.join(c for c in tables.COLUMNS if c != 'method')},",
+        "                               linear_{q}pct_top1 per evaluate.label_fractions q",
+        f"  results/table2_transfer.csv  {{source}}_to_{{target}}_{{probe}}, probe one of {', '.join(probes)}",
+        "                               (e.g. digits_to_mnist5k_linear_top1; transfer: in params.yaml), seeds",
+        f"  results/table3_spectrum.csv  {', '.join(c for c in tables.SPECTRUM_COLUMNS if c != 'method')}",
+        f"  results/convergence.csv      {', '.join(c for c in tables.CONVERGENCE_COLUMNS if c != 'method')}",
+        "                               (one row per % of the epochs: pick one with --pct)",
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jessl", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    a = sub.add_parser("audit", help="trace outputs back to the raw data and re-check every hash")
+    a = sub.add_parser("audit", help="trace outputs back to the raw data and re-check every hash",
+                       epilog=_table_columns() if "audit" in (sys.argv if argv is None else argv) else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)  # the tables' import: audit only
     a.add_argument("paths", nargs="+", help="e.g. results/table1.csv")
     a.add_argument("--json", action="store_true", help="machine-readable output")
     a.add_argument("--allow-dirty", action="store_true", help="accept outputs produced from a dirty git tree")
     a.add_argument("--params", default=None,
                    help="flag outputs made with other params than this file (default: the project's params.yaml)")
     a.add_argument("--row", help="trace one row of a results table: the method, e.g. simclr")
-    a.add_argument("--column", help="with --row: the number to trace, e.g. linear_top1")
+    a.add_argument("--column", help="with --row: the number to trace, e.g. linear_top1 (columns: below)")
+    a.add_argument("--pct", type=int, help="with --row, in convergence.csv: the checkpoint kept at this %% of the "
+                                           "epochs (100 = the final one), e.g. 50")
     a.set_defaults(fn=_audit)
 
     m = sub.add_parser("methods", help="list the registered methods, their hyper-parameters and allowed values")
@@ -177,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("-o", "--output", default="params.yaml", help="where to write it (default: params.yaml)")
     pr.add_argument("--config-dir", default="config", help="folder of the profiles and layers (default: config)")
     pr.add_argument("--list", action="store_true", help="list the profiles")
+    pr.add_argument("--force", action="store_true",
+                    help="overwrite an output edited by hand (a layer under config/ is never overwritten)")
     pr.set_defaults(fn=_profile)
 
     cp = sub.add_parser("compare", help="judge a rebuilt table against the reported one (reproduced or not, per "

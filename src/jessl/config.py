@@ -21,7 +21,7 @@ from .claims.schema import AblationClaim, ClaimsConfig, ConvergenceClaim, Dualit
 from .errors import ConfigError
 from .methods import registry
 from .recorded import expected_params
-from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, resolve, scaled_lr
+from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, kept_clash, resolve, scaled_lr
 from .schema import (
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
@@ -139,6 +139,16 @@ class Params(Strict):
                     f"{key}: 0 epochs leaves methods.{name} untrained, i.e. the random_init baseline under another "
                     f"name; set epochs >= 1"
                 )
+            clash = self.pretrain.keep_epochs and kept_clash(self.pretrain.keep_epochs, run.pretrain.epochs)
+            if clash:
+                whose = f" (methods.{name}.epochs)" if m.epochs is not None else ""
+                problems.append(f"pretrain.keep_epochs{whose}: {clash}")
+            views, per_view = run.pretrain.num_views, run.augment.per_view
+            if len(per_view) > views:
+                key = f"methods.{name}.augment" if "per_view" in m.augment else "augment"
+                rows = f"methods.{name}" if "per_view" in m.augment or m.num_views else "the runs"
+                problems.append(f"{key}.per_view: {len(per_view)} entries, but {rows} train(s) {views} views, so "
+                                f"entries {views}.. would be ignored; remove them or raise num_views")
             same = next((other for other, r in seen.items() if r == run.model_copy(update={"name": other})), None)
             if same is not None:
                 problems.append(
@@ -169,6 +179,19 @@ class Params(Strict):
                     raise ValueError(f"transfer.{src}: target {t!r} must be another dataset under `datasets`")
             if len(set(targets)) != len(targets):
                 raise ValueError(f"transfer.{src}: a target is listed twice: {targets}")
+            for t in targets:
+                a, b = self.datasets[src], self.datasets[t]
+                if (a.source, a.root) == (b.source, b.root) and (shared := _shared_classes(a.classes, b.classes)):
+                    raise ValueError(
+                        f"transfer.{src}: target {t!r} shares classes {shared} with {src!r} (same source "
+                        f"{a.source!r}), so its column would not measure transfer to unseen classes; make their "
+                        f"`classes` disjoint")
+        named = {d for pair in self.transfer_pairs for d in pair}
+        for d, c in self.datasets.items():
+            if c.role != "main" and d not in named:
+                raise ValueError(
+                    f"datasets.{d}: role {c.role} but no `transfer:` entry names it, so nothing would be built from "
+                    f"it; pair it in `transfer:` (source: [targets]) or remove it")
         return self
 
     @model_validator(mode="after")
@@ -222,6 +245,13 @@ class Params(Strict):
         copy = super().model_copy(update=update, deep=deep)
         copy.__pydantic_private__ = {"_runs": {}}
         return copy
+
+
+def _shared_classes(a: list[int] | None, b: list[int] | None) -> list[int] | str | None:
+    """The classes two subsets of one dataset share ('all' where one keeps every class), or None."""
+    if a is None or b is None:
+        return "all" if (a or b) is None else sorted(a or b)
+    return sorted(set(a) & set(b)) or None
 
 
 def _format(err: ValidationError, source: str) -> str:

@@ -195,7 +195,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         if pre.epochs > start:
             loader = BetonLoader(train_beton, pre.batch_size // world, workers=threads, shuffle=True, seed=seed,
                                  drop_last=True, distributed=world > 1)
-            steps = _steps_per_epoch(loader, pre.batch_size)
+            steps = _steps_per_epoch(loader, pre.batch_size, run.name)
             bar = _progress(pre.epochs * steps, start * steps, run.name, rank)
             for epoch in range(start, pre.epochs):
                 mean_loss, n, secs = _epoch(trainer, loader, epoch, steps, seed, bar, out)
@@ -324,11 +324,11 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
     return loss_sum / steps, seen, secs
 
 
-def _steps_per_epoch(loader: BetonLoader, batch_size: int) -> int:
+def _steps_per_epoch(loader: BetonLoader, batch_size: int, name: str) -> int:
     if len(loader) == 0:
         raise ConfigError(
-            f"pretrain.batch_size={batch_size} is larger than the {loader.num_samples} training samples "
-            "(batches drop the remainder); lower it in params.yaml"
+            f"methods.{name}: batch size {batch_size} (its batch_size, or pretrain.batch_size) is larger than the "
+            f"{loader.num_samples} training samples (batches drop the remainder); lower it in params.yaml"
         )
     return len(loader)
 

@@ -371,6 +371,9 @@ def _entry(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {"sha256": value, "raw": False}
 
 
+MISSING = "missing"
+
+
 def _rebuild(key: str) -> str:
     return f"rebuild it: snakemake --cores 1 -f {key}"
 
@@ -392,7 +395,7 @@ def _audit(key: str, expected: Mapping[str, Any] | None, ctx: _Audit,
                              f" install it to re-check this raw input")
         return node
     if not path.is_file():
-        node.problems.append("missing")
+        node.problems.append(f"{MISSING}; restore it from the DVC cache (`dvc checkout`) or " + _rebuild(key))
         return node
     actual = ctx.sha(path)
     if want_sha is not None and actual != want_sha:
@@ -470,7 +473,7 @@ def audit_summary(nodes: Iterable[AuditNode]) -> tuple[bool, str]:
     for top in nodes:
         for n in top.walk():
             seen[id(n)] = n
-    files = {n.path for n in seen.values() if "missing" not in n.problems}
+    files = {n.path for n in seen.values() if not any(p.startswith(MISSING) for p in n.problems)}
     broken = sum(1 for n in seen.values() if n.problems)
     stale = sum(1 for n in seen.values() if n.stale)
     ok = not broken and not stale

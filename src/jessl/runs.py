@@ -27,6 +27,23 @@ class _Problems(Exception):
         self.lines = lines
 
 
+def kept_epoch(pct: int, epochs: int) -> int:
+    """The epoch at which the `pct` % checkpoint of a run is taken (0 = the initial weights)."""
+    return round(pct * epochs / 100)
+
+
+def kept_clash(keep: list[int], epochs: int) -> str | None:
+    """Why checkpoints kept at `keep` % of `epochs` would not be distinct points of the run, or None: two at
+    one epoch, or one at the untrained 0 or at the final epoch (byte-identical files under different names)."""
+    at = [kept_epoch(q, epochs) for q in keep]
+    if len(set(at)) == len(at) and all(0 < e < epochs for e in at):
+        return None
+    fix = (f"each must fall on a distinct epoch in 1..{epochs - 1}" if epochs >= 2 else
+           "no epoch lies between the untrained and the final one")
+    return (f"{keep} % of {epochs} epoch(s) are epochs {at}: kept checkpoints would coincide (with each other, the "
+            f"untrained epoch 0 or the final epoch {epochs}); keep fewer percentages or train more epochs ({fix})")
+
+
 def scaled_lr(optim: OptimConfig, batch_size: int) -> float:
     """The learning rate the schedule peaks at: `optim.lr`, × batch_size/256 under `lr_scaling: linear`
     (Goyal et al. 2017; solo-learn's yaml lr is per 256 images of the global batch)."""

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from typing import Annotated, Any, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer,
                       model_validator)
+
+from .yamlio import string_hint
 
 # Dataset and row names become folder names and Snakemake wildcard alternatives (`a|b|…`): only
 # characters that are literal in a regular expression and safe in a path.
@@ -20,6 +23,9 @@ NAME = re.compile(r"[A-Za-z0-9_]+")
 
 def _check_names(names: Any) -> None:
     for name in names:
+        if isinstance(name, str) and name.startswith("x-"):
+            raise ValueError(f"{name!r}: `x-` blocks (reused through YAML anchors) belong at the top level of a layer, "
+                             f"where they are dropped; move it out of this section")
         if not isinstance(name, str) or not NAME.fullmatch(name):
             fixed = re.sub(r"[^A-Za-z0-9_]+", "_", str(name)).strip("_") or "x"
             raise ValueError(
@@ -49,7 +55,19 @@ LabelPercents = Distinct(float, "percentages", gt=0, lt=100, note=" (100 % is th
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown keys are errors, and types are strict: a string is never read as a number, a bool or a list of
+    them (`lr: '1e-4'`, `online_probe: 'yes'`, `classes: ['5']`), the same rule as methods' `hparams`. A YAML
+    list is read as a pair where a field is one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lists_as_tuples(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            pairs = {k for k, f in cls.model_fields.items() if typing.get_origin(f.annotation) is tuple}
+            data = {k: tuple(v) if k in pairs and isinstance(v, list) else v for k, v in data.items()}
+        return data
 
 
 FOLDER_MAX_RESOLUTION = 256  # longest side of an image folder's stored JPEGs (FFCV's ImageNet recipe)
@@ -72,6 +90,14 @@ class DatasetConfig(Strict):
                                                                 ".beton (default 256)")
     jpeg_quality: int | None = Field(None, ge=1, le=100, description="folder: JPEG quality in the .beton "
                                                                      "(default 90)")
+
+    @field_validator("classes")
+    @classmethod
+    def _two_classes(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and len(v) < 2:
+            raise ValueError(f"one class ({v}) leaves the probes nothing to tell apart; list at least 2 classes, or "
+                             f"remove `classes` to keep them all")
+        return v
 
     @model_validator(mode="after")
     def _source_keys(self) -> DatasetConfig:
@@ -311,4 +337,9 @@ def _problem(prefix: str, e: Any) -> str:
         close = difflib.get_close_matches(str(e["loc"][-1]), _known_keys(), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "remove it or fix its spelling"
         msg = f"unknown key; {hint}"
+    elif e["type"] in ("float_type", "int_type", "int_from_float", "bool_type"):
+        want = {"float_type": "a number", "bool_type": "true or false"}.get(e["type"], "an integer")
+        given = e.get("input")
+        shown = ("true" if given else "false") if isinstance(given, bool) else repr(given)
+        msg = f"expected {want}, got {shown}{string_hint(given)}"
     return f"{loc}: {msg}"

@@ -92,26 +92,29 @@ def manifest(*, dataset: str, cfg: DatasetConfig, out: str | Path) -> None:
 
 
 def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: str | Path, seed: int, threads: int,
-             keep: list[int] | None = None, kept: list[str | Path] | None = None, compile: bool = False,
-             channels_last: bool = False, gpus: int = 0, job_log: str | Path | None = None) -> None:
-    """Pretrain one run: the final checkpoint `out` and those `kept` at `keep` % of its epochs
-    (`compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run). `gpus` > 1
-    runs the job in that many processes under torchrun (`jessl.launch`; refused without CUDA GPUs)."""
+             kept: list[str | Path] | None = None, compile: bool = False, channels_last: bool = False, gpus: int = 0,
+             job_log: str | Path | None = None) -> None:
+    """Pretrain one run: the final checkpoint `out` and the checkpoints `kept` (`keep/pct{q}.pt`: at q % of
+    its epochs). Which to keep is read from the declared files, not passed as a job parameter, so dropping
+    one from keep_epochs reruns no training (adding one must: the run saves no other epochs).
+    `compile`, `channels_last`: CUDA speed-ups, resources that are not part of the run. `gpus` > 1 runs the
+    job in that many processes under torchrun (`jessl.launch`; refused without CUDA GPUs)."""
     import os
 
-    from .checkpoint import kept_path
+    from .checkpoint import kept_path, kept_pct
     from .config import RunConfig
     from .launch import processes, torchrun, under_torchrun
     from .pretrain import pretrain as train
 
     run = run if isinstance(run, RunConfig) else RunConfig.model_validate(run)
-    keep, kept = list(keep or []), [Path(k) for k in kept or []]
+    kept = [Path(k) for k in kept or []]
+    keep = [kept_pct(k) for k in kept]
     if kept != [kept_path(out, q) for q in keep]:
         raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
     nproc = processes(gpus)
     if nproc > 1 and not under_torchrun():
         torchrun("pretrain", dict(run=run.to_params(), train_beton=str(train_beton), out=str(out), seed=seed,
-                                  threads=max(1, threads // nproc), keep=keep, kept=[str(k) for k in kept],
+                                  threads=max(1, threads // nproc), kept=[str(k) for k in kept],
                                   compile=compile, channels_last=channels_last, gpus=gpus), nproc, job_log)
         return
     t0 = time.perf_counter()
@@ -127,18 +130,14 @@ def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: s
     log.info("%s: saved %s (final loss %s)", run.name, out, summary["final_loss"])
 
 
-def pretrain_seeds(*, seeds: list[int], outs: list[str | Path], kept: list[str | Path], keep: list[int] | None = None,
-                   **common: Any) -> None:
-    """`pretrain` for each seed (its final checkpoint `outs[i]`, its kept ones among `kept`) in one process:
-    the imports and FFCV's compile once per run, not once per seed."""
-    from .checkpoint import kept_path
-
-    keep = list(keep or [])
-    mine = [[kept_path(out, q) for q in keep] for out in outs]
-    if sorted(map(str, (k for ks in mine for k in ks))) != sorted(map(str, kept)):
-        raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
+def pretrain_seeds(*, seeds: list[int], outs: list[str | Path], kept: list[str | Path], **common: Any) -> None:
+    """`pretrain` for each seed (its final checkpoint `outs[i]`, its kept ones among `kept`: those in its
+    folder) in one process: the imports and FFCV's compile once per run, not once per seed."""
+    mine = [[Path(k) for k in kept if Path(k).parent.parent == Path(out).parent] for out in outs]
+    if sum(map(len, mine)) != len(kept):
+        raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {outs}")
     for seed, out, ks in zip(seeds, outs, mine, strict=True):
-        pretrain(seed=seed, out=out, kept=ks, keep=keep, **common)
+        pretrain(seed=seed, out=out, kept=ks, **common)
 
 
 def evaluate(*, dataset: str, method: str, seed: int, train_beton: str | Path, test_beton: str | Path,
@@ -437,15 +436,39 @@ def _claim_md(path: str | Path, title: str, finding: str, table: str, figures: l
         write_text(verdict_out, verdict.to_json() + "\n")
 
 
+def _claim_unset(key: str, title: str, csvs: dict[str | Path, list[str]], figures: list[str | Path],
+                 fragment: str | Path, verdict_out: str | Path, t0: float) -> None:
+    """A claim that params.yaml does not configure: its outputs say so (header-only tables, a figure and a
+    section saying what to set), so every output the `claims` DVC stage declares exists whatever the profile."""
+    from .report.claims import csv_text
+    from .report.figures import _nothing
+
+    for path, columns in csvs.items():
+        write_text(path, csv_text([], columns))
+    for path in figures:
+        _nothing(path, f"not run: set {key} in params.yaml")
+    _claim_md(fragment, title, f"Not run: params.yaml sets no `{key}`.", "")
+    write_text(verdict_out, "null\n")  # no verdict: claims_report leaves the claim out of claims.json
+    _record_all([*csvs, *figures, fragment, verdict_out], [], {"configured": False}, t0)
+    log.info("%s is not configured: wrote empty outputs", key)
+
+
+EIGEN_COLUMNS = ["method", "seed", "epoch", "index", "relative_eigenvalue"]
+
+
 def claims_duality(*, metrics_files: list[str | Path], order: list[str], tolerance: float, pair: list[str],
                    margin: float, table_csv: str | Path, dims_csv: str | Path, dims_figure: str | Path,
-                   fragment: str | Path, verdict_out: str | Path) -> None:
+                   fragment: str | Path, verdict_out: str | Path, configured: bool = True) -> None:
     """Garrido et al. 2023: best and median per method over its sweep, the family gap; accuracy vs dimension;
     the verdict on `pair` (tuned SimCLR vs tuned VICReg, each chosen on the validation split)."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.duality", claim('duality').heading,
+                            {table_csv: rc.DUALITY_COLUMNS, dims_csv: rc.DIM_COLUMNS}, [dims_figure], fragment,
+                            verdict_out, t0)
     entries = read_metrics(metrics_files)
     rows, dims = rc.duality_rows(entries, order), rc.dim_rows(entries)
     write_text(table_csv, rc.csv_text(rows, rc.DUALITY_COLUMNS))
@@ -468,7 +491,7 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
                        order: list[str], frossl: str, others: list[str], margin: float, table_csv: str | Path,
                        eigen_csv: str | Path, figure: str | Path, eigen_figure: str | Path, fragment: str | Path,
                        verdict_out: str | Path, transfer_files: list[str | Path] = (),
-                       probe_on: str | None = None) -> None:
+                       probe_on: str | None = None, configured: bool = True) -> None:
     """Skean et al. 2024: epochs to a fraction of the final accuracy (equal steps, equal images) and the
     eigenvalues of the embedding covariance over training; the verdict on the curves probed on `probe_on`
     (`transfer_files`: a target where the untrained backbone is well below the trained ones) when given."""
@@ -476,11 +499,15 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.convergence", claim('convergence').heading,
+                            {table_csv: rc.CONVERGENCE_COLUMNS, eigen_csv: EIGEN_COLUMNS}, [figure, eigen_figure],
+                            fragment, verdict_out, t0)
     entries = read_metrics(metrics_files)
     rows = rc.convergence_rows(entries, fractions, order)
     eig = rc.eigen_rows(read_metrics(spectrum_files))
     write_text(table_csv, rc.csv_text(rows, rc.CONVERGENCE_COLUMNS))
-    write_text(eigen_csv, rc.csv_text(eig, ["method", "seed", "epoch", "index", "relative_eigenvalue"]))
+    write_text(eigen_csv, rc.csv_text(eig, EIGEN_COLUMNS))
     rc.convergence_figure(rc.curves(entries), figure)
     rc.eigen_figure(eig, eigen_figure)
     finding = " ".join(rc.convergence_finding(rows, f) for f in fractions[:1])
@@ -516,13 +543,16 @@ def claims_convergence(*, metrics_files: list[str | Path], spectrum_files: list[
 
 def claims_ablation(*, metrics_files: list[str | Path], transfer_files: list[str | Path], full: str,
                     target: str | None, margin: float, table_csv: str | Path, fragment: str | Path,
-                    verdict_out: str | Path, compare: str = "combination") -> None:
+                    verdict_out: str | Path, compare: str = "combination", configured: bool = True) -> None:
     """Bordes et al. 2023: one negative, noise-only views, small batches, the combination vs the full recipe
     and the untrained backbone, on the probes and on transfer."""
     from .report import claims as rc
     from .report.tables import read_metrics
 
     t0 = time.perf_counter()
+    if not configured:
+        return _claim_unset("claims.ablation", claim('ablation').heading, {table_csv: rc.ABLATION_COLUMNS}, [],
+                            fragment, verdict_out, t0)
     entries = read_metrics(metrics_files)
     rows = rc.ablation_rows(entries, read_metrics(transfer_files), full)
     write_text(table_csv, rc.csv_text(rows, rc.ABLATION_COLUMNS))
@@ -548,7 +578,8 @@ def claims_report(*, fragments: list[str | Path], verdicts: list[str | Path], ou
     from .claims.verdict import Verdict
 
     t0 = time.perf_counter()
-    found = [Verdict.from_json(Path(f).read_text()) for f in verdicts]
+    texts = [Path(f).read_text().strip() for f in verdicts]
+    found = [Verdict.from_json(t) for t in texts if t != "null"]  # "null": a claim params.yaml does not configure
     table = ["| claim | verdict | effect [95 % interval] | margin | test | seeds |", "|---|---|---|---|---|---|"]
     table += [f"| {v.claim} | {v.verdict.replace('_', ' ')} | {v.effect:+.2f} [{v.low:+.2f}, {v.high:+.2f}] "
               f"{v.unit} | {v.margin:g} | {v.test.replace('_', '-')} | {v.n_seeds} |"

@@ -70,3 +70,21 @@ def read_yaml(path: str | Path) -> Any:
     except yaml.YAMLError as err:  # e.g. reader errors: control characters in the text
         detail = " ".join(str(err).split())
         raise ConfigError(f"{path}: not a readable YAML file ({detail}); pass a YAML params file") from None
+
+
+def string_hint(value: object) -> str:
+    """Why a string where a number or a bool was expected is probably a YAML slip, or ''.
+
+    PyYAML reads YAML 1.1, where `1e-4` (no dot) and `1.0e4` (no sign) are text and `1.0e-4` a number."""
+    if not isinstance(value, str):
+        return ""
+    if value.strip().lower() in ("yes", "no", "on", "off", "y", "n", "true", "false"):
+        return " (a string: write true or false, without quotes)"
+    try:
+        float(value)
+    except ValueError:
+        return ""
+    if "e" in value.lower():
+        return (f" (a string: YAML 1.1 reads {value} as text; write a dot and a signed exponent, e.g. 1.0e-4, "
+                f"without quotes)")
+    return " (a string: remove the quotes)"

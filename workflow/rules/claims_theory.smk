@@ -44,7 +44,6 @@ rule hsic_pretrain:
         method="|".join(HSIC_METHODS) or "$^",
     params:
         run=lambda wc: hsic_run(wc.method),
-        keep=HSIC_KEEP,
     conda:
         "../../envs/jessl.yaml"
     log:

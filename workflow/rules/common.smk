@@ -54,3 +54,10 @@ def table_identity(params):
     from jessl.report.compare import identity
 
     return identity(params)
+
+
+def readable(paths):
+    """An input function: `paths`, those already built checked readable first (`tables.check_readable`)."""
+    from jessl.report.tables import check_readable
+
+    return lambda wc: check_readable(paths)

@@ -16,7 +16,6 @@ rule pretrain:
         method="|".join(TRAINED),
     params:
         run=lambda wc: P.run_config(wc.method).to_params(),
-        keep=KEEP,
         seeds=P.seeds,
     conda:
         "../../envs/jessl.yaml"

@@ -1,7 +1,7 @@
 rule table:
     """All evaluations → results/table1.csv (+ .md, + summary.json for `dvc metrics`)."""
     input:
-        EVALUATIONS,
+        readable(EVALUATIONS),
     output:
         csv=report("results/table1.csv", caption="../report/table1.rst", category="1. table1"),
         md="results/table1.md",
@@ -23,7 +23,7 @@ rule table:
 rule figures:
     """Accuracy bars per method and pretraining loss curves."""
     input:
-        metrics=EVALUATIONS,
+        metrics=readable(EVALUATIONS),
         checkpoints=[f"checkpoints/{d}/{m}/seed{s}/final.pt" for d, m, s in TABLE_RUNS],
     output:
         accuracy=report("results/figures/accuracy.png", caption="../report/accuracy.rst", category="1. table1"),
@@ -51,7 +51,7 @@ rule report_all:
 rule table_transfer:
     """Transfer evaluations → results/table2_transfer.csv (+ .md) and figures/transfer.png."""
     input:
-        TRANSFERS,
+        readable(TRANSFERS),
     output:
         csv=report("results/table2_transfer.csv", caption="../report/transfer.rst", category="2. transfer"),
         md="results/table2_transfer.md",
@@ -72,7 +72,7 @@ rule table_transfer:
 rule table_spectrum:
     """Spectra of the final checkpoints → results/table3_spectrum.csv (+ .md) and figures/spectrum.png."""
     input:
-        SPECTRA,
+        readable(SPECTRA),
     output:
         csv=report("results/table3_spectrum.csv", caption="../report/spectrum.rst", category="3. spectrum"),
         md="results/table3_spectrum.md",
@@ -93,8 +93,8 @@ rule table_spectrum:
 rule convergence:
     """Kept-checkpoint evaluations (+ the final ones) → results/convergence.csv and figures/convergence.png."""
     input:
-        kept=KEPT_EVALUATIONS,
-        final=[e for e in EVALUATIONS if "/raw_pixels/" not in e],  # random_init: the untrained reference
+        kept=readable(KEPT_EVALUATIONS),
+        final=readable([e for e in EVALUATIONS if "/raw_pixels/" not in e]),  # random_init: the untrained reference
     output:
         csv=report("results/convergence.csv", caption="../report/convergence.rst", category="4. convergence"),
         figure=report("results/figures/convergence.png", caption="../report/convergence.rst",

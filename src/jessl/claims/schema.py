@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ..methods import registry
+from ..runs import kept_clash
 from ..schema import AugmentConfig, Distinct, Strict
 
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ class ConvergenceClaim(Strict):
     probe_on: str | None = Field(None, description="dataset the verdict's curves are probed on: a transfer target "
                                  "where the untrained backbone is well below the trained ones (e.g. mnist5k); "
                                  "None: claims.dataset")
+
+    @model_validator(mode="after")
+    def _kept_distinct(self) -> ConvergenceClaim:
+        clash = kept_clash(self.keep_epochs, self.epochs)
+        if clash:
+            raise ValueError(f"keep_epochs: {clash}")
+        return self
 
 
 class AblationClaim(Strict):

@@ -35,6 +35,7 @@ import annotated_types as at
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from ..yamlio import string_hint
 from . import hptypes
 
 if TYPE_CHECKING:
@@ -257,25 +258,13 @@ def _explain(err: ValidationError, annotation: Any, value: Any) -> str:
         rule = f"expected an integer{or_null}"
     elif kind.startswith("float_"):
         rule = f"expected a number{or_null}"
-        if isinstance(value, str) and _is_number(value):
-            hint = " (a string: remove the quotes)"
-            if "e" in value.lower():  # PyYAML (YAML 1.1) reads 1e-4 or 1.0e4 as text, 1.0e-4 as a number
-                hint = (
-                    " (a string: YAML reads this exponent form as text; write a dot and a signed exponent, e.g. 1.0e-4)"
-                )
+        hint = string_hint(value)
     elif kind.startswith("bool_"):
         rule = f"expected true or false{or_null}"
+        hint = string_hint(value)
     else:
         rule = f"expected {describe(annotation)}: {e['msg'][0].lower()}{e['msg'][1:]}"
     return f"{rule}, got {_show(value)}{hint}"
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # InfoNCE without the SimCLR-abs/sq transform: the variant-defining flags are fixed, not tunable

@@ -41,6 +41,15 @@ def read_metrics(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
     return entries
 
 
+def check_readable(paths: Iterable[str | Path]) -> list[str]:
+    """`paths`, once those already there are checked readable (`MetricError` naming the file otherwise). A
+    table's input function calls it, so a truncated metrics file is refused before the job starts: Snakemake
+    removes a job's outputs first, and one bad input would take the good tables down with it."""
+    paths = [str(p) for p in paths]
+    read_metrics([p for p in paths if Path(p).is_file()])
+    return paths
+
+
 def _metric(e: dict[str, Any], m: str) -> float:
     """One metric of one entry, refused unless it is a finite number."""
     value = (e.get("metrics") or {}).get(m)
