@@ -1,15 +1,19 @@
-"""Shared fixtures: tiny datasets written the way the pipeline writes them, and project copies."""
+"""Shared fixtures: tiny datasets written the way the pipeline writes them, project copies, and the reduced
+embedded pipeline that the end-to-end tests share (built once per test session)."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -48,13 +52,67 @@ def run(cmd: list[str], cwd: Path, check: bool = True, **kw) -> subprocess.Compl
     return out
 
 
+_pristine: list[Path] = []  # this process's one committed copy of the working tree
+
+
 def copy_project(dest: Path) -> Path:
-    """A clean copy of the working tree (no outputs, no caches), committed in a fresh git repo."""
-    shutil.copytree(ROOT, dest, ignore=_ignore, symlinks=True)
-    run(["git", "init", "-q", "-b", "main"], dest)
-    run(["git", "add", "-A"], dest)
-    run(["git", "commit", "-q", "-m", "copy"], dest)
+    """A clean copy of the working tree (no outputs, no caches), committed in a fresh git repo.
+
+    The tree is copied and committed once per test process; each call copies that repository (its `.git`
+    included), so a test may change its copy freely."""
+    if not _pristine:
+        base = Path(tempfile.mkdtemp(prefix="jessl-pristine-"))
+        atexit.register(shutil.rmtree, base, ignore_errors=True)
+        shutil.copytree(ROOT, base / "proj", ignore=_ignore, symlinks=True)
+        run(["git", "init", "-q", "-b", "main"], base / "proj")
+        run(["git", "add", "-A"], base / "proj")
+        run(["git", "commit", "-q", "-m", "copy"], base / "proj")
+        _pristine.append(base / "proj")
+    shutil.copytree(_pristine[0], dest, symlinks=True)
+    run(["git", "update-index", "-q", "--refresh"], dest, check=False)  # new file times, same contents
     return dest
+
+
+def jessl_command(proj: Path) -> list[str]:
+    """The `jessl` command of a project copy's own code (an installed jessl may be another checkout's)."""
+    src = str(proj / "src")
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
+            "sys.exit(main())"]
+
+
+# --- the reduced embedded pipeline, shared by the end-to-end tests -----------------------------------------------
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+PIPELINE_EPOCHS = 4
+PIPELINE_GROUP = "pipeline"  # xdist group: the tests that use (and change) the shared pipeline run on one worker
+
+
+@pytest.fixture(scope="session")
+def reduced_pipeline(tmp_path_factory) -> Path:
+    """The embedded pipeline built once by Snakemake in a project copy: simclr and vicreg, PIPELINE_EPOCHS
+    epochs, kept checkpoints at 50 %, two few-label draws, digits → mnist5k transfer, no claims.
+
+    Session-scoped: its users are marked `pytest.mark.xdist_group(PIPELINE_GROUP)` so one worker builds it,
+    and run in file order; a test that changes it leaves it consistent (or works on `copy_outputs`)."""
+    proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
+    params["pretrain"]["epochs"] = PIPELINE_EPOCHS
+    params["pretrain"]["keep_epochs"] = [50]
+    params["evaluate"]["few_shot_repeats"] = 2
+    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
+    params["transfer"] = {"digits": ["mnist5k"]}
+    params["claims"] = None  # its sweeps name rows this reduced copy drops
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "commit", "-qam", "fast params"], proj)
+    out = run(SNAKEMAKE, proj)
+    assert "steps (100%) done" in out.stderr
+    return proj
+
+
+def pytest_collection_modifyitems(config, items):
+    """End-to-end tests first (stable order otherwise): under `pytest -n` the long shared pipeline starts at
+    once on one worker while the others take the unit tests, instead of starting last."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
 
 
 @pytest.fixture(scope="session")

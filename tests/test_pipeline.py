@@ -1,7 +1,8 @@
 """End to end: the embedded pipeline through Snakemake and DVC in a temporary copy of the project.
 
-One pipeline run (module fixture, reduced epochs) is shared by the tests below, which run in file
-order; the last ones change params and check that only the affected jobs rerun.
+One pipeline run (`reduced_pipeline` in conftest.py, built once per test session) is shared by the tests
+below, which run in file order on one worker; the last ones change params and check that only the affected
+jobs rerun.
 """
 
 from __future__ import annotations
@@ -17,39 +18,19 @@ import sys
 import pytest
 import yaml
 
-from conftest import copy_project, run
+from conftest import PIPELINE_EPOCHS, PIPELINE_GROUP, SNAKEMAKE, jessl_command, run
 from jessl import provenance
 
-pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
-EPOCHS = 4
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(PIPELINE_GROUP)]
+EPOCHS = PIPELINE_EPOCHS
 # DVC stages of the table and analyses; `claims` (the papers' claims, its own target) is tested in test_claims*.py
 STAGES = ["convert", "pretrain", "evaluate", "transfer", "report", "analysis"]
+jessl = jessl_command
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
-    params = yaml.safe_load((proj / "params.yaml").read_text())
-    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
-    params["pretrain"]["epochs"] = EPOCHS
-    params["pretrain"]["keep_epochs"] = [50]
-    params["evaluate"]["few_shot_repeats"] = 2
-    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
-    params["transfer"] = {"digits": ["mnist5k"]}
-    params["claims"] = None  # its sweeps name rows this reduced copy drops
-    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", "fast params"], proj)
-    out = run(SNAKEMAKE, proj)
-    assert "steps (100%) done" in out.stderr
-    return proj
-
-
-def jessl(proj):
-    """The `jessl` command of the copy's own code (an installed jessl may be another checkout's)."""
-    src = str(proj / "src")
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
-            "sys.exit(main())"]
+@pytest.fixture
+def project(reduced_pipeline):
+    return reduced_pipeline
 
 
 def read_table(proj):
