@@ -12,10 +12,10 @@ table: setup
 all: setup
 	snakemake --cores all
 
-# The lint, then the whole test suite over the machine's cores (CI runs exactly this via .ci/run). The tests
-# marked e2e share one reduced pipeline, built once on one worker (tests/conftest.py) while the others run
-# the unit tests.
-PYTEST := python -m pytest -q -n auto --dist loadgroup
+# The lint, then the whole test suite over the machine's cores (CI runs exactly this via .ci/run). A test
+# module stays on one worker (loadscope, modules in collection order); the end-to-end tests share one reduced
+# pipeline, built once (tests/conftest.py), and start first while the other workers take the unit tests.
+PYTEST := python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
 test: setup lint
 	$(PYTEST)
 

@@ -4,6 +4,7 @@ embedded pipeline that the end-to-end tests share (built once per test session).
 from __future__ import annotations
 
 import atexit
+import fcntl
 import os
 import shutil
 import subprocess
@@ -80,41 +81,6 @@ def jessl_command(proj: Path) -> list[str]:
             "sys.exit(main())"]
 
 
-# --- the reduced embedded pipeline, shared by the end-to-end tests -----------------------------------------------
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
-PIPELINE_EPOCHS = 4
-PIPELINE_GROUP = "pipeline"  # xdist group: the tests that use (and change) the shared pipeline run on one worker
-
-
-@pytest.fixture(scope="session")
-def reduced_pipeline(tmp_path_factory) -> Path:
-    """The embedded pipeline built once by Snakemake in a project copy: simclr and vicreg, PIPELINE_EPOCHS
-    epochs, kept checkpoints at 50 %, two few-label draws, digits → mnist5k transfer, no claims.
-
-    Session-scoped: its users are marked `pytest.mark.xdist_group(PIPELINE_GROUP)` so one worker builds it,
-    and run in file order; a test that changes it leaves it consistent (or works on `copy_outputs`)."""
-    proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
-    params = yaml.safe_load((proj / "params.yaml").read_text())
-    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
-    params["pretrain"]["epochs"] = PIPELINE_EPOCHS
-    params["pretrain"]["keep_epochs"] = [50]
-    params["evaluate"]["few_shot_repeats"] = 2
-    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
-    params["transfer"] = {"digits": ["mnist5k"]}
-    params["claims"] = None  # its sweeps name rows this reduced copy drops
-    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", "fast params"], proj)
-    out = run(SNAKEMAKE, proj)
-    assert "steps (100%) done" in out.stderr
-    return proj
-
-
-def pytest_collection_modifyitems(config, items):
-    """End-to-end tests first (stable order otherwise): under `pytest -n` the long shared pipeline starts at
-    once on one worker while the others take the unit tests, instead of starting last."""
-    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
-
-
 @pytest.fixture(scope="session")
 def digits_splits():
     return sources.load(DatasetConfig(image_size=16))
@@ -132,3 +98,75 @@ def small_betons(tmp_path_factory, digits_splits):
 
 def random_images(n: int, size: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+# --- the reduced embedded pipeline, shared by the end-to-end tests -----------------------------------------------
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+PIPELINE_EPOCHS = 4
+
+
+def _build_reduced_pipeline(proj: Path) -> None:
+    proj.parent.mkdir(parents=True, exist_ok=True)
+    copy_project(proj)
+    params = yaml.safe_load((proj / "params.yaml").read_text())
+    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
+    params["pretrain"]["epochs"] = PIPELINE_EPOCHS
+    params["pretrain"]["keep_epochs"] = [50]
+    params["evaluate"]["few_shot_repeats"] = 2
+    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
+    params["transfer"] = {"digits": ["mnist5k"]}
+    params["claims"] = None  # its sweeps name rows this reduced copy drops
+    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "commit", "-qam", "fast params"], proj)
+    out = run(SNAKEMAKE, proj)
+    assert "steps (100%) done" in out.stderr
+
+
+@pytest.fixture(scope="session")
+def reduced_pipeline(tmp_path_factory) -> Path:
+    """The embedded pipeline built by Snakemake in a project copy: simclr and vicreg, PIPELINE_EPOCHS epochs,
+    kept checkpoints at 50 %, two few-label draws, digits → mnist5k transfer, no claims.
+
+    Built once per test run: under `pytest -n` the first worker that asks builds it (the others wait on a
+    file lock). Read it, never change it: Snakemake and DVC write into a project even for a dry run or a
+    status, so a test that runs them, or changes anything, works on `copy_pipeline` (`pipeline_copy`)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's, not the worker's
+    proj, done, failed = (shared / "reduced-pipeline" / "proj", shared / "reduced-pipeline.done",
+                          shared / "reduced-pipeline.failed")
+    with open(shared / "reduced-pipeline.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if failed.exists():
+            pytest.fail(f"building the reduced pipeline failed (in another worker):\n{failed.read_text()}")
+        if not done.exists():
+            try:
+                _build_reduced_pipeline(proj)
+            except BaseException as e:
+                failed.write_text(str(e)[-5000:])
+                raise
+            done.touch()
+    return proj
+
+
+def copy_pipeline(built: Path, dest: Path) -> Path:
+    """A private copy of a built project that Snakemake sees as up to date (file times kept)."""
+    shutil.copytree(built, dest, symlinks=True)
+    run(["git", "update-index", "-q", "--refresh"], dest, check=False)
+    return dest
+
+
+@pytest.fixture
+def pipeline_copy(reduced_pipeline, tmp_path) -> Path:
+    """A test's own copy of the built reduced pipeline, to run tools on or change."""
+    return copy_pipeline(reduced_pipeline, tmp_path / "proj")
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that uses the reduced pipeline is `e2e`. End-to-end tests run first, those of the pipeline
+    first of all (stable order otherwise): under `pytest -n --dist loadscope` a module stays on one worker,
+    so the long pipeline module starts at once on one worker while the others take the rest."""
+    for item in items:
+        if "reduced_pipeline" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: ("reduced_pipeline" not in getattr(item, "fixturenames", ()),
+                                 item.get_closest_marker("e2e") is None))

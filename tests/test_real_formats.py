@@ -25,7 +25,6 @@ from jessl.data import beton
 from jessl.evaluate.run import evaluate
 from jessl.pretrain import pretrain
 
-FORMATS_GROUP = "formats"  # xdist group: the module's shared copy is built once, on one worker
 jessl = jessl_command
 
 
@@ -94,7 +93,6 @@ def stl_and_folder(project):
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group(FORMATS_GROUP)
 def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
     wrote, _, jobs = stl_and_folder
     assert jobs["pretrain"] == [["data/stl10/pretrain.beton"]]
@@ -109,7 +107,6 @@ def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
 
 
 @pytest.mark.e2e
-@pytest.mark.xdist_group(FORMATS_GROUP)
 def test_image_folder_through_manifest_jpeg_beton_and_audit(project, stl_and_folder):
     _, wrote, _ = stl_and_folder
     x, y = beton.read_all(project / "data" / "pets" / "test.beton")
