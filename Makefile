@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: table all claims test setup lock lint
+.PHONY: table all claims test check setup lock lint
 # results/table1.csv (+ table1.md, its figures) on the embedded default: the fast target.
 table: setup
 	snakemake --cores all report_all
@@ -12,9 +12,16 @@ table: setup
 all: setup
 	snakemake --cores all
 
-# The lint, then the test suite (CI runs exactly this via .ci/run).
+# The lint, then the whole test suite over the machine's cores (CI runs exactly this via .ci/run). A test
+# module stays on one worker (loadscope, modules in collection order); the end-to-end tests share one reduced
+# pipeline, built once (tests/conftest.py), and start first while the other workers take the unit tests.
+PYTEST := python -m pytest -q -n auto --dist loadscope --no-loadscope-reorder
 test: setup lint
-	python -m pytest -q
+	$(PYTEST)
+
+# The edit loop (about 3 min on 2 cores): the lint and every test but the end-to-end ones.
+check: setup lint
+	$(PYTEST) -m "not e2e"
 
 setup:
 	bash tools/setup.sh $(VENV)

@@ -1,7 +1,8 @@
 """End to end: the embedded pipeline through Snakemake and DVC in a temporary copy of the project.
 
-One pipeline run (module fixture, reduced epochs) is shared by the tests below, which run in file
-order; the last ones change params and check that only the affected jobs rerun.
+One pipeline run (`reduced_pipeline` in conftest.py, built once per test run) is copied for the tests
+below, which run in file order on that copy (`pytest -n --dist loadscope` keeps a module on one worker);
+the last ones change params and check that only the affected jobs rerun.
 """
 
 from __future__ import annotations
@@ -17,40 +18,20 @@ import sys
 import pytest
 import yaml
 
-from conftest import copy_project, run
+from conftest import PIPELINE_EPOCHS, SNAKEMAKE, copy_pipeline, jessl_command, run
 from jessl import provenance
 
 pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
-EPOCHS = 4
+EPOCHS = PIPELINE_EPOCHS
 # DVC stages of the table and analyses; `claims` (the papers' claims, its own target) is tested in test_claims*.py
 STAGES = ["convert", "pretrain", "evaluate", "transfer", "report", "analysis"]
+jessl = jessl_command
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("e2e") / "proj")
-    params = yaml.safe_load((proj / "params.yaml").read_text())
-    params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
-    params["seeds"] = [0, 1]  # two seeds: one job trains / probes both (seed-major outputs), intervals over seeds
-    params["pretrain"]["epochs"] = EPOCHS
-    params["pretrain"]["keep_epochs"] = [50]
-    params["evaluate"]["few_shot_repeats"] = 2
-    params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
-    params["transfer"] = {"digits": ["mnist5k"]}
-    params["claims"] = None  # its sweeps name rows this reduced copy drops
-    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", "fast params"], proj)
-    out = run(SNAKEMAKE, proj)
-    assert "steps (100%) done" in out.stderr
-    return proj
-
-
-def jessl(proj):
-    """The `jessl` command of the copy's own code (an installed jessl may be another checkout's)."""
-    src = str(proj / "src")
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
-            "sys.exit(main())"]
+def project(reduced_pipeline, tmp_path_factory):
+    """This module's copy of the shared pipeline: its tests run in file order on it and change it."""
+    return copy_pipeline(reduced_pipeline, tmp_path_factory.mktemp("pipeline") / "proj")
 
 
 def read_table(proj):
@@ -121,7 +102,7 @@ def test_transfer_spectrum_convergence_and_the_report(project, tmp_path):
     assert {"convergence", "spectrum"} <= set(plots["data"])
 
 
-def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkeypatch):
+def test_every_output_has_a_matching_run_record_and_audit_passes(project, reduced_pipeline, monkeypatch):
     monkeypatch.chdir(project)
     outputs = [p for d in ("data", "checkpoints", "results") for p in (project / d).rglob("*")
                if p.is_file() and not p.name.endswith(".run.json")]
@@ -134,9 +115,10 @@ def test_every_output_has_a_matching_run_record_and_audit_passes(project, monkey
             assert provenance.sha256(provenance.locate(inp, project)) == entry["sha256"]
             assert entry["raw"] == (rec["stage"] == "convert"), (out, inp)
         text = provenance.record_path(out).read_text()
-        assert str(project) not in text and "site-packages" not in text and "created" not in text, out
+        assert str(reduced_pipeline) not in text and "site-packages" not in text and "created" not in text, out
         side = json.loads((project / "logs/records" / f"{out.relative_to(project)}.json").read_text())
-        assert side["created"] and side["commit"] and side["path"] == str(out.resolve())
+        built = reduced_pipeline.resolve() / out.relative_to(project)  # the copy keeps the build's side records
+        assert side["created"] and side["commit"] and side["path"] == str(built)
     res = run(jessl(project) + ["audit", "results/table1.csv"], project)
     assert "BAD" not in res.stdout and "pkg:scikit-learn/sklearn/datasets/data/digits.csv.gz" in res.stdout
     assert res.stdout.rstrip().splitlines()[-1].startswith("audit OK: ")

@@ -1,27 +1,31 @@
-"""End to end on fixtures in the official on-disk formats (no network): a CIFAR-10 folder through
-convert → pretrain (ResNet-18) → evaluate → table, STL-10 with its unlabeled split (pretraining reads
-it, the probes never do), and an image folder through its manifest into a JPEG `.beton` and the audit.
+"""The official on-disk formats, on fixtures (no network). CIFAR-10 in-process: its batches converted to a
+`.beton` by the convert stage's own function, audited, and trained with ResNet-18 through the probes (the
+rules around it are the ones the shared pipeline runs end to end on digits). Through Snakemake: STL-10 with
+its unlabeled split (pretraining reads it, the probes never do), and an image folder through its manifest
+into a JPEG `.beton` and the audit.
 
-One copy of the project is shared; each test writes its own params.yaml into it and runs Snakemake.
+One copy of the project per module; each part writes its own params.yaml into its copy.
 """
 
 from __future__ import annotations
 
-import csv
 import re
-import sys
 
 import fixtures_formats as ff
 import numpy as np
 import pytest
+import torch
 import yaml
 
-from conftest import copy_project, run
-from jessl import provenance
+from conftest import SNAKEMAKE, copy_project, jessl_command, run
+from jessl import provenance, stages
+from jessl.checkpoint import load_backbone
+from jessl.config import validate
 from jessl.data import beton
+from jessl.evaluate.run import evaluate
+from jessl.pretrain import pretrain
 
-pytestmark = pytest.mark.e2e
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--cores", "2"]
+jessl = jessl_command
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +42,7 @@ def set_params(proj, datasets):
     params["pretrain"].update(epochs=1, batch_size=16, keep_epochs=[])
     params["evaluate"].update(few_shot_per_class=1, few_shot_repeats=1)
     (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def jessl(proj):
-    src = str(proj / "src")
-    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {src!r}); from jessl.cli import main; "
-            "sys.exit(main())"]
+    return validate(params)
 
 
 def dry_run_jobs(proj, *targets):
@@ -58,20 +57,25 @@ def dry_run_jobs(proj, *targets):
     return jobs
 
 
-def test_cifar10_format_through_the_table(project):
-    wrote = ff.write_cifar10(project / "raw", [13, 13, 13, 13, 12], 32)
+def test_cifar10_format_converts_audits_and_trains_resnet18(tmp_path, monkeypatch):
+    proj = copy_project(tmp_path / "proj")
+    monkeypatch.chdir(proj)  # where a rule's job runs: paths in params and records are relative to the root
+    wrote = ff.write_cifar10(proj / "raw", [13, 13, 13, 13, 12], 32)
     assert len(np.unique(wrote["train"][1])) == 10  # every class has a training sample (few-label probe)
-    set_params(project, {"cifar10": {"source": "cifar10", "root": "raw", "image_size": 32}})
-    run(SNAKEMAKE + ["results/table1.csv"], project)
-    with open(project / "results" / "table1.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [(r["dataset"], r["method"]) for r in rows] == [("cifar10", "simclr")]
-    assert 0 <= float(rows[0]["linear_top1"]) <= 100
-    x, y = beton.read_all(project / "data" / "cifar10" / "train.beton")
+    p = set_params(proj, {"cifar10": {"source": "cifar10", "root": "raw", "image_size": 32}})
+    train, test = "data/cifar10/train.beton", "data/cifar10/test.beton"
+    stages.convert(dataset="cifar10", cfg=p.datasets["cifar10"], train_out=train, test_out=test)
+    x, y = beton.read_all(train)
     assert np.array_equal(x, wrote["train"][0]) and np.array_equal(y, wrote["train"][1])
-    rec = provenance.read_record(project / "data" / "cifar10" / "test.beton")
+    rec = provenance.read_record(test)
     assert sorted(rec["inputs"]) == ["raw/cifar-10-batches-py/batches.meta", "raw/cifar-10-batches-py/test_batch"]
-    assert run(jessl(project) + ["audit", "results/table1.csv"], project).returncode == 0
+    assert run(jessl(proj) + ["audit", test], proj).returncode == 0
+    ckpt = proj / "checkpoints/cifar10/simclr/seed0/final.pt"
+    summary = pretrain(train, ckpt, p.run_config("simclr"), seed=0, threads=2)
+    assert summary["steps_per_epoch"] == 4 and np.isfinite(summary["loss_history"]).all()
+    assert load_backbone(ckpt, "resnet18")(torch.zeros(2, 3, 32, 32)).shape == (2, 512)
+    metrics, _ = evaluate(train, test, ckpt, p.evaluate, expected_arch="resnet18")
+    assert metrics["n_test"] == 32 and 0 <= metrics["linear_top1"] <= 100 and 0 <= metrics["knn_top1"] <= 100
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +92,7 @@ def stl_and_folder(project):
     return stl, pets, jobs
 
 
+@pytest.mark.e2e
 def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
     wrote, _, jobs = stl_and_folder
     assert jobs["pretrain"] == [["data/stl10/pretrain.beton"]]
@@ -101,6 +106,7 @@ def test_stl10_unlabeled_feeds_pretraining_only(project, stl_and_folder):
                                                                     "unlabeled_X.bin")]
 
 
+@pytest.mark.e2e
 def test_image_folder_through_manifest_jpeg_beton_and_audit(project, stl_and_folder):
     _, wrote, _ = stl_and_folder
     x, y = beton.read_all(project / "data" / "pets" / "test.beton")
