@@ -86,7 +86,7 @@ def gratings(n: int, size: int = 32, classes: int = 10, seed: int = 0) -> tuple[
 def cifar10_simclr(epochs: int, dry: bool) -> RunConfig:
     """The `simclr` row of `jessl profile cifar10`, with `epochs` (and, `dry`, a tiny backbone and batch)."""
     params = profiles.resolve("cifar10")
-    params["pretrain"] = {**params.get("pretrain", {}), "epochs": epochs}
+    params["pretrain"] = {**params.get("pretrain", {}), "epochs": epochs, "keep_epochs": []}  # no kept checkpoints
     if dry:
         params["model"] = {**params.get("model", {}), "backbone": "resnet_tiny", "projector": [64, 32]}
         params["pretrain"]["batch_size"] = 32

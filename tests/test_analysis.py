@@ -129,7 +129,8 @@ def test_class_subsets_of_one_source_partition_its_split(digits_splits):
 
 
 def test_transfer_and_convergence_config_errors():
-    base = {"datasets": {"a": {}, "b": {"role": "target"}}, "methods": {"simclr": {}}}
+    base = {"datasets": {"a": {}, "b": {"source": "mnist5k", "role": "target"}}, "methods": {"simclr": {}},
+            "transfer": {"a": ["b"]}}
     assert validate({**base, "transfer": {"a": ["b"]}}).transfer_pairs == [("a", "b")]
     for transfer, msg in [({"b": ["a"]}, "transfer.b: not a dataset that is pretrained on"),
                           ({"a": ["a"]}, "target 'a' must be another dataset"),

@@ -614,14 +614,18 @@ class TestDvc:
 
     def test_an_unconfigured_claim_writes_every_output_saying_so(self, tmp_path):
         t = tmp_path
-        stages.claims_duality(metrics_files=[], order=["simclr"], tolerance=0.0, table_csv=t / "d.csv",
-                              dims_csv=t / "dims.csv", dims_figure=t / "d.png", fragment=t / "duality.md",
-                              configured=False)
-        stages.claims_convergence(metrics_files=[], spectrum_files=[], fractions=[], order=[], table_csv=t / "c.csv",
-                                  eigen_csv=t / "e.csv", figure=t / "c.png", eigen_figure=t / "e.png",
-                                  fragment=t / "convergence.md", configured=False)
-        stages.claims_ablation(metrics_files=[], transfer_files=[], full="", target=None, table_csv=t / "a.csv",
-                               fragment=t / "ablation.md", configured=False)
+        stages.claims_duality(metrics_files=[], order=["simclr"], tolerance=0.0, pair=[], margin=0.0,
+                              table_csv=t / "d.csv", dims_csv=t / "dims.csv", dims_figure=t / "d.png",
+                              fragment=t / "duality.md", verdict_out=t / "d.verdict.json", configured=False)
+        stages.claims_convergence(metrics_files=[], spectrum_files=[], fractions=[], order=[], frossl="", others=[],
+                                  margin=0.0, table_csv=t / "c.csv", eigen_csv=t / "e.csv", figure=t / "c.png",
+                                  eigen_figure=t / "e.png", fragment=t / "convergence.md",
+                                  verdict_out=t / "c.verdict.json", configured=False)
+        stages.claims_ablation(metrics_files=[], transfer_files=[], full="", target=None, margin=0.0,
+                               table_csv=t / "a.csv", fragment=t / "ablation.md", verdict_out=t / "a.verdict.json",
+                               configured=False)
+        for name in ["d.verdict.json", "c.verdict.json", "a.verdict.json"]:
+            assert (t / name).read_text() == "null\n"  # no verdict: claims.json leaves an unconfigured claim out
         for name in ["d.csv", "dims.csv", "c.csv", "e.csv", "a.csv"]:
             assert len((t / name).read_text().splitlines()) == 1  # the header: no rows
         for name in ["d.png", "c.png", "e.png"]:

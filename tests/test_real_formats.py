@@ -74,8 +74,9 @@ def test_cifar10_format_converts_audits_and_trains_resnet18(tmp_path, monkeypatc
     summary = pretrain(train, ckpt, p.run_config("simclr"), seed=0, threads=2)
     assert summary["steps_per_epoch"] == 4 and np.isfinite(summary["loss_history"]).all()
     assert load_backbone(ckpt, "resnet18")(torch.zeros(2, 3, 32, 32)).shape == (2, 512)
-    metrics, _ = evaluate(train, test, ckpt, p.evaluate, expected_arch="resnet18")
+    metrics, scores, _ = evaluate(train, test, ckpt, p.evaluate, expected_arch="resnet18")
     assert metrics["n_test"] == 32 and 0 <= metrics["linear_top1"] <= 100 and 0 <= metrics["knn_top1"] <= 100
+    assert scores["n"] == 32  # the per-image scores the intervals are computed from
 
 
 @pytest.fixture(scope="module")
