@@ -156,6 +156,19 @@ class TestConfig:
         line = config_problem(with_(seeds=seeds))
         assert line.startswith("  - seeds: ") and needle in line
 
+    @pytest.mark.parametrize("seeds, needle", [([0, 1, 0], "seed 0 is listed twice"), ([1, -2], "seed -2 is negative")])
+    def test_bad_claim_seeds(self, seeds, needle):
+        """The claims' seeds are samples of the verdicts' intervals: one listed twice would count twice."""
+        p = yaml.safe_load((ROOT / "params.yaml").read_text())
+        p["claims"]["seeds"] = seeds
+        line = config_problem(p)
+        assert line.startswith("  - claims.seeds: ") and needle in line
+
+    def test_the_duality_pair_names_two_different_rows(self):
+        p = yaml.safe_load((ROOT / "params.yaml").read_text())
+        p["claims"]["duality"]["pair"] = ["simclr", "simclr"]
+        assert "must be two different rows of claims.duality.sweeps" in config_problem(p)
+
     def test_zero_width_projector_layer(self):
         line = config_problem(with_(model={"projector": [128, 0]}))
         assert "model.projector: every layer width must be >= 1, got [128, 0]" in line

@@ -23,6 +23,7 @@ from .methods import registry
 from .recorded import expected_params
 from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, kept_clash, resolve, scaled_lr
 from .schema import (
+    check_seeds,
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
     NAME,
@@ -84,12 +85,7 @@ class Params(Strict):
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: list[int]) -> list[int]:
-        for i, s in enumerate(v):
-            if s < 0:
-                raise ValueError(f"seed {s} is negative (seeds name folders seed<N>); use seeds >= 0")
-            if s in v[:i]:
-                raise ValueError(f"seed {s} is listed twice (it would be counted as two seeds); list each seed once")
-        return v
+        return check_seeds(v)
 
     @model_validator(mode="after")
     def _check_methods(self) -> Params:

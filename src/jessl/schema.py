@@ -42,6 +42,16 @@ def _check_names(names: Any) -> None:
             )
 
 
+def check_seeds(v: list[int]) -> list[int]:
+    """Seeds name folders (`seed<N>`) and count as samples of the statistics: each >= 0, each once."""
+    for i, s in enumerate(v):
+        if s < 0:
+            raise ValueError(f"seed {s} is negative (seeds name folders seed<N>); use seeds >= 0")
+        if s in v[:i]:
+            raise ValueError(f"seed {s} is listed twice (it would be counted as two seeds); list each seed once")
+    return v
+
+
 def Distinct(item: type, what: str, *, ge: float | None = None, gt: float | None = None, lt: float | None = None,
              sort: bool = False, note: str = "") -> Any:  # noqa: N802 (a type)
     """A list of distinct `what` (items of type `item`) with every value >= `ge`, or in (`gt`, `lt`); sorted

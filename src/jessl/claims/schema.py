@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..methods import registry
 from ..runs import kept_clash
-from ..schema import AugmentConfig, Distinct, Strict
+from ..schema import AugmentConfig, Distinct, Strict, check_seeds
 
 if TYPE_CHECKING:
     from ..config import Params
@@ -179,6 +179,11 @@ class ClaimsConfig(Strict):
     validation: Validation = Validation()
     margins: Margins = Margins()
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        return check_seeds(v)
+
     def check(self, p: Params) -> None:
         """What the claims name must exist in `p`; every sweep value must be a valid hyper-parameter."""
         check_claims(self, p)
@@ -208,7 +213,7 @@ def check_claims(c: ClaimsConfig, p: Params) -> None:
                             "measure; leave at least one dimension-contrastive row out of the list")
         sizes = {r: len(list(product(*d.sweeps[r].values()))) for r in d.pair if r in d.sweeps}
         if len(sizes) < 2:
-            problems.append(f"claims.duality.pair: {d.pair} must both be rows of claims.duality.sweeps")
+            problems.append(f"claims.duality.pair: {d.pair} must be two different rows of claims.duality.sweeps")
         elif len(set(sizes.values())) > 1:
             problems.append(f"claims.duality.pair: unequal sweeps ({sizes} points); give both rows as many points")
         if d.dim_rows and not d.dims:
