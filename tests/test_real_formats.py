@@ -33,11 +33,13 @@ def project(tmp_path_factory):
     return copy_project(tmp_path_factory.mktemp("formats") / "proj")
 
 
-def set_params(proj, datasets):
-    """The copy's params.yaml with only `datasets`, one method, one seed, one tiny epoch of ResNet-18."""
+def set_params(proj, datasets, transfer=None):
+    """The copy's params.yaml with only `datasets` (and `transfer`), one method, one seed, one tiny epoch of
+    ResNet-18."""
     params = yaml.safe_load((proj / "params.yaml").read_text())
-    params.update(datasets=datasets, transfer={}, baselines=[], methods={"simclr": params["methods"]["simclr"]},
-                  seeds=[0], claims=None)  # one seed; the claims name rows and datasets this copy drops
+    params.update(datasets=datasets, transfer=transfer or {}, baselines=[],
+                  methods={"simclr": params["methods"]["simclr"]}, seeds=[0],
+                  claims=None)  # one seed; the claims name rows and datasets this copy drops
     params["model"]["backbone"] = "resnet18"
     params["pretrain"].update(epochs=1, batch_size=16, keep_epochs=[])
     params["evaluate"].update(few_shot_per_class=1, few_shot_repeats=1)
@@ -87,7 +89,7 @@ def stl_and_folder(project):
     set_params(project, {
         "stl10": {"source": "stl10", "root": "raw_stl", "image_size": 32, "unlabeled": True},
         "pets": {"source": "folder", "root": "raw_pets", "image_size": 32, "max_resolution": 64, "role": "target"},
-    })
+    }, transfer={"stl10": ["pets"]})  # a target must be paired (an unpaired one is refused)
     jobs = dry_run_jobs(project, "results/eval/stl10/simclr/seed0/metrics.json")
     run(SNAKEMAKE + ["data/stl10/pretrain.beton", "data/pets/train.beton", "data/pets/test.beton"], project)
     return stl, pets, jobs

@@ -23,7 +23,6 @@ from .methods import registry
 from .recorded import expected_params
 from .runs import OVERRIDDEN_BLOCKS, RESOURCES, PretrainRun, RunConfig, _Problems, kept_clash, resolve, scaled_lr
 from .schema import (
-    check_seeds,
     FOLDER_JPEG_QUALITY,
     FOLDER_MAX_RESOLUTION,
     NAME,
@@ -37,6 +36,7 @@ from .schema import (
     Strict,
     _check_names,
     _problem,
+    check_seeds,
 )
 from .yamlio import StrictLoader, read_yaml
 
