@@ -339,3 +339,25 @@ def test_ablation_lr_scaled_per_batch_size():
     assert {r.pretrain.batch_size for r in runs.values()} >= {16, 64, recipe.pretrain.batch_size}
     small["ablation"]["lr_scaling"] = "none"
     assert all(pt.run.lr == recipe.lr for pt in C.sweep_points(params(small))["ablation"])
+
+
+def test_ablation_full_recipe_takes_the_complete_augmentation_set_and_noise_only_replaces_it():
+    """Every ablation point but noise-only trains with `full_augment` over the row's augmentations (the
+    paper's full recipe); noise-only replaces the augmentations over that set."""
+    small = json.loads(json.dumps(SMALL))
+    full = {"color_jitter_prob": 0.8, "grayscale_prob": 0.2, "blur_prob": 0.5, "solarize_prob": 0.1}
+    small["ablation"] = {**small["ablation"], "full_augment": full}
+    p = params(small)
+    row = p.run_config("simclr").augment
+    runs = {pt.tags["label"]: pt.run.augment for pt in C.sweep_points(p)["ablation"]}
+    for label, aug in runs.items():
+        if label in ("noise only", "combination"):
+            assert (aug.crop_scale, aug.noise_std) == ((1.0, 1.0), 0.1)
+            assert aug.blur_prob == 0.5  # the noise-only keys given here replace only themselves
+        else:
+            assert all(getattr(aug, k) == v for k, v in full.items()), label
+            assert (aug.crop_scale, aug.brightness) == (row.crop_scale, row.brightness)  # the row's own keys kept
+    assert row.blur_prob == 0.0  # the table1 row itself is unchanged
+    small["ablation"]["full_augment"] = {"blur_prob": 2.0}
+    with pytest.raises(ConfigError, match="blur_prob"):
+        params(small)

@@ -74,8 +74,11 @@ class AblationClaim(Strict):
     epochs: int = Field(3, ge=1)
     row: str = "simclr"
     num_negatives: int = Field(1, ge=1)
+    full_augment: dict[str, Any] = Field(
+        default_factory=dict, description="augment keys of the full recipe (the complete augmentation set the "
+        "paper starts from); every point but noise-only trains with them over the row's own `augment`")
     noise_only: dict[str, Any] = Field(
-        description="augment keys replaced for the noise-only views (the rest of `augment:` is kept)")
+        description="augment keys replaced for the noise-only views (over the full recipe's)")
     batch_sizes: Batches = Field(default_factory=lambda: [16, 64, 256], description="the small-batch points")
     transfer: str | None = Field("mnist5k", description="dataset the frozen backbones are also probed on")
     lr_scaling: Literal["none", "linear"] = Field(
@@ -247,11 +250,12 @@ def check_claims(c: ClaimsConfig, p: Params) -> None:
                 registry.get(p.methods[a.row].loss or a.row).validate_hparams({"num_negatives": a.num_negatives})
             except registry.HparamError as err:
                 problems.append(f"claims.ablation.num_negatives: {next(iter(err.problems.values()))}")
-        try:
-            AugmentConfig.model_validate({**p.augment.model_dump(), **a.noise_only})
-        except ValueError as err:
-            first = str(err).splitlines()
-            problems.append(f"claims.ablation.noise_only: {' '.join(first[1:3]).strip() or first[0]}")
+        for key, over in (("full_augment", a.full_augment), ("noise_only", {**a.full_augment, **a.noise_only})):
+            try:
+                AugmentConfig.model_validate({**p.augment.model_dump(), **over})
+            except ValueError as err:
+                first = str(err).splitlines()
+                problems.append(f"claims.ablation.{key}: {' '.join(first[1:3]).strip() or first[0]}")
         if a.transfer is not None and (a.transfer not in p.datasets or a.transfer == c.dataset):
             problems.append(f"claims.ablation.transfer: {a.transfer!r} must be another dataset under `datasets`")
     if problems:

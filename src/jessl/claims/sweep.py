@@ -146,7 +146,8 @@ def _ablation(p: Params, c: ClaimsConfig) -> list[Point]:
         lr = recipe.optim.lr * batch / recipe.pretrain.batch_size if batch and a.lr_scaling == "linear" else None
         run = derive(p, a.row, name=f"ablation/{variant}", epochs=a.epochs, warmup_epochs=c.warmup_epochs,
                      hparams={"num_negatives": ch["negatives"]} if "negatives" in ch else None,
-                     batch_size=batch, augment=a.noise_only if ch.get("noise_only") else None, lr=lr)
+                     batch_size=batch, augment={**a.full_augment, **(a.noise_only if ch.get("noise_only") else {})},
+                     lr=lr)
         tags = {"row": a.row, "label": label, "batch_size": run.pretrain.batch_size,
                 "num_negatives": run.hparams.get("num_negatives"), "noise_only": bool(ch.get("noise_only"))}
         points[variant] = Point("ablation", variant, run, tags)
