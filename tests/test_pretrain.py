@@ -83,16 +83,23 @@ def test_resume_state_for_other_params_is_ignored(tmp_path, small_betons):
     assert summary["resumed_from_epoch"] is None
 
 
-def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, small_betons, monkeypatch):
+def break_simclr_at(call: int, bad: float, monkeypatch) -> dict[str, int]:
+    """Replace the registered SimCLR by one whose loss becomes `bad` (nan, inf) at its `call`-th call; the
+    returned dict counts the calls."""
     calls = {"n": 0}
     real = registry.METHODS["simclr"]
 
     def flaky(z1, z2, temperature=0.5):
         calls["n"] += 1
         loss = real.fn(z1, z2, temperature=temperature)
-        return loss * float("nan") if calls["n"] == 8 else loss
+        return loss * bad if calls["n"] == call else loss
 
     monkeypatch.setitem(registry.METHODS, "simclr", registry.Method("simclr", flaky))
+    return calls
+
+
+def test_nan_loss_stops_with_step_and_cause_and_keeps_last_checkpoint(tmp_path, small_betons, monkeypatch):
+    break_simclr_at(8, float("nan"), monkeypatch)
     out = tmp_path / "final.pt"
     with pytest.raises(NonFiniteLossError, match=r"loss became nan at epoch 2, step 3.*learning rate"):
         pretrain(small_betons[0], out, tiny_run(epochs=3), seed=0, threads=1)
@@ -379,14 +386,7 @@ def test_pretrain_seeds_trains_each_seed_into_its_own_files(tmp_path, monkeypatc
 def test_a_nan_is_caught_within_loss_every_steps_without_reading_each_loss(tmp_path, small_betons, monkeypatch):
     import jessl.pretrain as P
 
-    calls = {"n": 0}
-    real = registry.METHODS["simclr"]
-
-    def flaky(z1, z2, temperature=0.5):
-        calls["n"] += 1
-        loss = real.fn(z1, z2, temperature=temperature)
-        return loss * float("inf") if calls["n"] == 2 else loss
-
+    calls = break_simclr_at(2, float("inf"), monkeypatch)
     reads = {"n": 0}
     read = P.LossWatch.read
 
@@ -394,7 +394,6 @@ def test_a_nan_is_caught_within_loss_every_steps_without_reading_each_loss(tmp_p
         reads["n"] += 1
         return read(self)
 
-    monkeypatch.setitem(registry.METHODS, "simclr", registry.Method("simclr", flaky))
     monkeypatch.setattr(P, "LOSS_EVERY", 3)
     monkeypatch.setattr(P.LossWatch, "read", counted)
     with pytest.raises(NonFiniteLossError, match=r"loss became inf at epoch 1, step 2"):
