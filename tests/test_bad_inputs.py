@@ -867,13 +867,14 @@ class TestSizes:
 # --- a small finished run: what Snakemake keeps, rebuilds and reports ---------------------------------------------
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
-    """table1, its figures and table3 of one method on digits (4 epochs, checkpoints kept at 25 and 50 %)."""
+    """table1, its figures and table3 of one method on digits (one seed, 4 epochs, checkpoints kept at 25 and
+    50 %)."""
     from conftest import copy_project, run
 
     proj = copy_project(tmp_path_factory.mktemp("finished") / "proj")
     params = yaml.safe_load((proj / "params.yaml").read_text())
     params.update(datasets={"digits": params["datasets"]["digits"]}, methods={"simclr": params["methods"]["simclr"]},
-                  transfer={}, claims=None)
+                  transfer={}, claims=None, seeds=[0])  # one seed: what these tests check is per file
     params["pretrain"].update(epochs=4, keep_epochs=[25, 50])
     params["evaluate"]["few_shot_repeats"] = 1
     (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
