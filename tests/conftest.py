@@ -129,7 +129,7 @@ def _build_reduced_pipeline(proj: Path) -> None:
     params["methods"] = {"simclr": params["methods"]["simclr"], "vicreg": params["methods"]["vicreg"]}
     params["seeds"] = [0, 1]  # two seeds: one job trains / probes both (seed-major outputs), intervals over seeds
     params["pretrain"]["epochs"] = PIPELINE_EPOCHS
-    params["pretrain"]["keep_epochs"] = [50]
+    params["pretrain"]["keep_epochs"] = [25, 50]
     params["evaluate"]["few_shot_repeats"] = 2
     params["datasets"] = {k: params["datasets"][k] for k in ("digits", "mnist5k")}  # one transfer pair: faster
     params["transfer"] = {"digits": ["mnist5k"]}
@@ -143,7 +143,7 @@ def _build_reduced_pipeline(proj: Path) -> None:
 @pytest.fixture(scope="session")
 def reduced_pipeline(tmp_path_factory) -> Path:
     """The embedded pipeline built by Snakemake in a project copy: simclr and vicreg, PIPELINE_EPOCHS epochs,
-    kept checkpoints at 50 %, two few-label draws, digits → mnist5k transfer, no claims.
+    kept checkpoints at 25 and 50 %, two few-label draws, digits → mnist5k transfer, no claims.
 
     Built once per test run: under `pytest -n` the first worker that asks builds it (the others wait on a
     file lock). Read it, never change it: Snakemake and DVC write into a project even for a dry run or a

@@ -866,21 +866,12 @@ class TestSizes:
 
 # --- a small finished run: what Snakemake keeps, rebuilds and reports ---------------------------------------------
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """table1, its figures and table3 of one method on digits (one seed, 4 epochs, checkpoints kept at 25 and
-    50 %)."""
-    from conftest import copy_project, run
+def finished(reduced_pipeline, tmp_path_factory):
+    """A private copy of the reduced pipeline (conftest.py): table1, its figures and table3 on digits,
+    checkpoints kept at 25 and 50 % of 4 epochs."""
+    from conftest import copy_pipeline
 
-    proj = copy_project(tmp_path_factory.mktemp("finished") / "proj")
-    params = yaml.safe_load((proj / "params.yaml").read_text())
-    params.update(datasets={"digits": params["datasets"]["digits"]}, methods={"simclr": params["methods"]["simclr"]},
-                  transfer={}, claims=None, seeds=[0])  # one seed: what these tests check is per file
-    params["pretrain"].update(epochs=4, keep_epochs=[25, 50])
-    params["evaluate"]["few_shot_repeats"] = 1
-    (proj / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["git", "commit", "-qam", "small"], proj)
-    run([sys.executable, "-m", "snakemake", "--cores", "2", "report_all", "table_spectrum"], proj)
-    return proj
+    return copy_pipeline(reduced_pipeline, tmp_path_factory.mktemp("finished") / "proj")
 
 
 def snakemake(proj: Path, *args: str) -> subprocess.CompletedProcess:
