@@ -91,6 +91,23 @@ def test_shuffle_order_is_seeded_per_epoch(small_betons):
     assert not torch.equal(first_labels(0, 3), first_labels(0, 4))
 
 
+def test_processes_read_the_parts_of_one_process_batches(small_betons):
+    """Under DDP each of 2 processes at batch 16 reads half of every batch of 32 that one process reads, epoch
+    by epoch (FFCV's own distributed order deals samples from another permutation)."""
+    one = beton.BetonLoader(small_betons[0], 32, shuffle=True, seed=3, drop_last=True)
+    parts = [beton.BetonLoader(small_betons[0], 16, shuffle=True, seed=3, drop_last=True, shard=(r, 2))
+             for r in (0, 1)]
+    for epoch in (0, 1):
+        for loader in (one, *parts):
+            loader.set_epoch(epoch)
+        batches = list(zip(*(((x.clone(), y.clone()) for x, y in loader) for loader in (one, *parts)), strict=True))
+        assert len(batches) == 10
+        for (x, y), (x0, y0), (x1, y1) in batches:
+            assert torch.equal(x, torch.cat([x0, x1])) and torch.equal(y, torch.cat([y0, y1]))
+    with pytest.raises(ValueError, match="drop_last=True"):
+        beton.BetonLoader(small_betons[0], 16, shard=(0, 2))
+
+
 def test_augment_is_deterministic_given_the_generator():
     x = torch.from_numpy(random_images(8, 16))
     a = augment.augment(x, AugmentConfig(noise_std=0.1, flip_prob=0.5), torch.Generator().manual_seed(5))

@@ -46,6 +46,15 @@ def processes(gpus: int, *, cuda_devices: int | None = None) -> int:
     return gpus
 
 
+def per_process_batch(batch_size: int, world: int, name: str) -> int:
+    """Each of `world` processes' part of a global batch of `batch_size`; refused unless it splits evenly
+    (a floor would silently train another global batch than the run names)."""
+    if batch_size % world:
+        raise ConfigError(f"methods.{name}: batch size {batch_size} does not split over {world} processes "
+                          f"(pretrain.gpus: {world}); make it a multiple of {world} in params.yaml")
+    return batch_size // world
+
+
 def under_torchrun() -> bool:
     return "WORLD_SIZE" in os.environ
 

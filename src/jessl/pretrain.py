@@ -5,7 +5,8 @@ and `torch.compile` (`accel.py`). An online linear probe may ride along (`online
 written atomically every `checkpoint_every` epochs and a killed run continues from it with the
 same batches and views (every random stream is derived from (seed, epoch)), so on CPU the final
 checkpoint has the same bytes as an uninterrupted run. Under `torchrun` the model is wrapped in
-DDP and each process reads its shard of the `.beton`.
+DDP and each process reads its part of every global batch (`data/shard_order.py`), so N processes
+train what one process trains at the global batch.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from .checkpoint import CheckpointError, load_backbone, resume_path
 from .config import ConfigError, RunConfig
 from .data import augment as aug
 from .data.beton import BetonLoader, read_labels
+from .launch import per_process_batch
 from .methods.feed import loss_of_views
-from .models import EmaTarget, Encoder
+from .models import EmaTarget, Encoder, sync_bn
 from .online_probe import OnlineProbe
 from .optim import build_optimizer, lr_at
 
@@ -73,13 +75,13 @@ def distributed(device: torch.device):
 
 
 def sync_batchnorm(model: Encoder, *, enabled: bool, world: int, device: torch.device) -> Encoder:
-    """`model.sync_bn` under DDP: every BatchNorm becomes a SyncBatchNorm (statistics over the global batch,
-    as in the official SimCLR/BYOL/VICReg setups); one process already sees the whole batch."""
+    """`model.sync_bn` under DDP: every BatchNorm's statistics are those of the global batch (as in the
+    official SimCLR/BYOL/VICReg setups): torch's `SyncBatchNorm` on GPUs, `models.sync_bn` on CPU processes;
+    one process already sees the whole batch."""
     if not enabled or world == 1:
         return model
     if device.type == "cpu":
-        raise ConfigError("model.sync_bn: torch's SyncBatchNorm synchronises GPU tensors only, and this run is "
-                          f"on {world} CPU processes; set model.sync_bn: false for CPU runs")
+        return sync_bn.convert(model)
     return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
@@ -178,6 +180,7 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
                              memory_format=run.model.memory_format)
     accel.reset_peak_memory()
     with distributed(device) as (rank, world):
+        local_batch = per_process_batch(pre.batch_size, world, run.name)
         trainer = Trainer.build(run, seed, device, rank, world, accel)
         if pre.online_probe and pre.epochs > 0:
             trainer.probe = _online_probe(trainer, train_beton)
@@ -193,8 +196,8 @@ def pretrain(train_beton: str | Path, out: str | Path, run: RunConfig | Mapping[
         if start == 0 and rank == 0:
             _keep(trainer, out, keep_at, 0, history, seed, params)
         if pre.epochs > start:
-            loader = BetonLoader(train_beton, pre.batch_size // world, workers=threads, shuffle=True, seed=seed,
-                                 drop_last=True, distributed=world > 1)
+            loader = BetonLoader(train_beton, local_batch, workers=threads, shuffle=True, seed=seed,
+                                 drop_last=True, shard=(rank, world))
             steps = _steps_per_epoch(loader, pre.batch_size, run.name)
             bar = _progress(pre.epochs * steps, start * steps, run.name, rank)
             for epoch in range(start, pre.epochs):
@@ -317,6 +320,10 @@ def _epoch(trainer: Trainer, loader: BetonLoader, epoch: int, steps: int, seed: 
         if (i + 1) % LOSS_EVERY == 0:
             check()
     loss_sum = check()
+    if trainer.world > 1:  # each process's loss is its part of the global batch's: their mean is that loss
+        total = torch.tensor([loss_sum], dtype=torch.float64)
+        dist.all_reduce(total)
+        loss_sum = float(total) / trainer.world
     secs = time.perf_counter() - t0  # the read above waited for the device
     if bar.disable and trainer.rank == 0:
         log.info("%s epoch %d/%d loss %.4f %.0f img/s", run.name, epoch + 1, run.pretrain.epochs, loss_sum / steps,

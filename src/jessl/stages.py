@@ -103,7 +103,7 @@ def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: s
 
     from .checkpoint import kept_path, kept_pct
     from .config import RunConfig
-    from .launch import processes, torchrun, under_torchrun
+    from .launch import per_process_batch, processes, torchrun, under_torchrun
     from .pretrain import pretrain as train
 
     run = run if isinstance(run, RunConfig) else RunConfig.model_validate(run)
@@ -113,6 +113,7 @@ def pretrain(*, run: RunConfig | dict[str, Any], train_beton: str | Path, out: s
         raise ValueError(f"kept checkpoints {kept} are not where the checkpoint module puts them for {keep}")
     nproc = processes(gpus)
     if nproc > 1 and not under_torchrun():
+        per_process_batch(run.pretrain.batch_size, nproc, run.name)  # refused here, before any process starts
         torchrun("pretrain", dict(run=run.to_params(), train_beton=str(train_beton), out=str(out), seed=seed,
                                   threads=max(1, threads // nproc), kept=[str(k) for k in kept],
                                   compile=compile, channels_last=channels_last, gpus=gpus), nproc, job_log)

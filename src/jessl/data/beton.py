@@ -254,7 +254,8 @@ class BetonLoader:
     """Batches of (uint8 images N×H×W×3, int64 labels N) from a `.beton`, built once.
 
     Random order is seeded (FFCV shuffles with seed + epoch), so `set_epoch` makes a
-    resumed run see the same batches as an uninterrupted one.
+    resumed run see the same batches as an uninterrupted one. `shard` = (rank, world) under DDP: this
+    process's part of each global batch of `batch_size · world` (`shard_order.ShardOrder`).
     """
 
     def __init__(
@@ -265,21 +266,27 @@ class BetonLoader:
         shuffle: bool = False,
         seed: int = 0,
         drop_last: bool = False,
-        distributed: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
         from ffcv.fields.decoders import IntDecoder
         from ffcv.loader import Loader, OrderOption
         from ffcv.transforms import ToTensor
 
         self.num_samples = check_beton(path)
+        order = OrderOption.RANDOM if shuffle else OrderOption.SEQUENTIAL
+        if shard[1] > 1:
+            from .shard_order import ShardOrder
+
+            if not drop_last:
+                raise ValueError("a sharded loader drops the incomplete last global batch: pass drop_last=True")
+            order = ShardOrder(*shard, batch=batch_size, shuffle=shuffle)
         self.loader = Loader(
             str(path),
             batch_size=batch_size,
             num_workers=max(1, workers),
-            order=OrderOption.RANDOM if shuffle else OrderOption.SEQUENTIAL,
+            order=order,
             seed=seed,
             drop_last=drop_last,
-            distributed=distributed,
             pipelines={"image": _image_pipeline(path), "label": [IntDecoder(), ToTensor()]},
         )
 
